@@ -1,0 +1,24 @@
+# The one list of external dependencies. Included both when configuring
+# libdiego itself and from the installed diegoConfig.cmake, so a consumer finds
+# exactly what the libraries were built against (Seastar's pattern).
+if(CMAKE_FIND_PACKAGE_NAME)  # running inside find_package(diego)
+  include(CMakeFindDependencyMacro)
+  macro(diego_find_dep)
+    find_dependency(${ARGN})
+  endmacro()
+else()
+  macro(diego_find_dep)
+    find_package(${ARGN} REQUIRED)
+  endmacro()
+endif()
+
+macro(diego_find_dependencies)
+  set(THREADS_PREFER_PTHREAD_FLAG ON)
+  diego_find_dep(Threads)
+  diego_find_dep(absl)
+  diego_find_dep(fmt)
+  diego_find_dep(nlohmann_json)
+  # Protobuf 3.21 on Debian ships no CMake config; CMake's FindProtobuf module
+  # provides protobuf::libprotobuf and protobuf::protoc.
+  diego_find_dep(Protobuf)
+endmacro()
