@@ -46,8 +46,7 @@ function(diego_cc_test)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   target_compile_options(${ARG_NAME} PRIVATE ${DIEGO_WARNINGS})
   target_compile_definitions(${ARG_NAME} PRIVATE
-    DIEGO_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    DIEGO_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
+    DIEGO_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   gtest_discover_tests(${ARG_NAME} DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS "${ARG_NAME};${ARG_LABELS}")
 endfunction()
