@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "diego/model/errors.h"
+#include "diego/model/rootfs.h"
 
 // Diego's rules read fields the protos mark deprecated (metrics_guid,
 // legacy_download_user, DigestAlgorithm SHA512); reading them is intended.
@@ -57,79 +58,7 @@ class Errors {
 
 constexpr absl::string_view kInvalidActionType = "invalid action type";
 
-// --- URL check (the subset of Go's net/url.Parse that can fail) -------------
-
-bool IsHex(char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); }
-
-int Unhex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
-}
-
 bool IsAlnum(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)); }
-
-// Go's shouldEscape(c, encodeHost) for ASCII bytes.
-bool HostCharNeedsEscape(char c) {
-  if (IsAlnum(c)) return false;
-  return !absl::StrContains("!$&'()*+,;=:[]<>\"-_.~", c);
-}
-
-enum class EscapeMode { kPath, kFragment, kHost, kUserinfo };
-
-// Go's unescape(): %-escapes must be complete hex pairs; hosts additionally
-// reject unescaped reserved characters and %-escapes of ASCII other than %25.
-bool ValidEscapes(absl::string_view s, EscapeMode mode) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size() || !IsHex(s[i + 1]) || !IsHex(s[i + 2])) return false;
-      if (mode == EscapeMode::kHost && Unhex(s[i + 1]) < 8 && s.substr(i, 3) != "%25") {
-        return false;
-      }
-      i += 2;
-    } else if (mode == EscapeMode::kHost && static_cast<unsigned char>(c) < 0x80 &&
-               HostCharNeedsEscape(c)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Go's validOptionalPort: "" or ':' followed by digits only.
-bool ValidOptionalPort(absl::string_view port) {
-  if (port.empty()) return true;
-  if (port[0] != ':') return false;
-  for (char c : port.substr(1)) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-
-bool ValidHost(absl::string_view host) {
-  if (absl::StartsWith(host, "[")) {
-    const size_t close = host.rfind(']');
-    if (close == absl::string_view::npos) return false;
-    if (!ValidOptionalPort(host.substr(close + 1))) return false;
-  } else if (const size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
-    if (!ValidOptionalPort(host.substr(colon))) return false;
-  }
-  return ValidEscapes(host, EscapeMode::kHost);
-}
-
-bool ValidUserinfo(absl::string_view userinfo) {
-  for (char c : userinfo) {
-    if (IsAlnum(c)) continue;
-    if (!absl::StrContains("-._:~!$&'()*+,;=%@", c)) return false;
-  }
-  return ValidEscapes(userinfo, EscapeMode::kUserinfo);
-}
-
-bool ValidAuthority(absl::string_view authority) {
-  const size_t at = authority.rfind('@');
-  if (at == absl::string_view::npos) return ValidHost(authority);
-  return ValidHost(authority.substr(at + 1)) && ValidUserinfo(authority.substr(0, at));
-}
 
 // --- IP addresses (Go's net.ParseIP / net.ParseCIDR) ------------------------
 
@@ -726,46 +655,9 @@ bool IsValidGuid(absl::string_view guid) {
 }
 
 bool IsValidRootfsUrl(absl::string_view rootfs) {
-  // Go cuts the fragment first, then parses the rest.
-  absl::string_view url = rootfs;
-  absl::string_view fragment;
-  if (const size_t hash = rootfs.find('#'); hash != absl::string_view::npos) {
-    url = rootfs.substr(0, hash);
-    fragment = rootfs.substr(hash + 1);
-  }
-  for (char c : url) {  // the fragment is only %-decoded, never CTL-checked
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) return false;
-  }
-  // getScheme: a letter, then letters, digits, '+', '-' or '.', then ':'.
-  size_t colon = absl::string_view::npos;
-  for (size_t i = 0; i < url.size(); ++i) {
-    const char c = url[i];
-    if (absl::ascii_isalpha(static_cast<unsigned char>(c))) continue;
-    if (absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.') {
-      if (i == 0) return false;
-      continue;
-    }
-    if (c == ':' && i > 0) colon = i;
-    break;
-  }
-  if (colon == absl::string_view::npos) return false;
-  absl::string_view rest = url.substr(colon + 1);
-  if (const size_t query = rest.find('?'); query != absl::string_view::npos) {
-    rest = rest.substr(0, query);
-  }
-  if (!ValidEscapes(fragment, EscapeMode::kFragment)) return false;
-  if (!absl::StartsWith(rest, "/")) return true;  // opaque: "preloaded:cflinuxfs4"
-  if (absl::StartsWith(rest, "//")) {
-    absl::string_view authority = rest.substr(2);
-    rest = absl::string_view();
-    if (const size_t slash = authority.find('/'); slash != absl::string_view::npos) {
-      rest = authority.substr(slash);
-      authority = authority.substr(0, slash);
-    }
-    if (!ValidAuthority(authority)) return false;
-  }
-  return ValidEscapes(rest, EscapeMode::kPath);
+  // The BBS accepts whatever Go's url.Parse accepts with a non-empty scheme;
+  // rootfs.h reproduces exactly that parse.
+  return ParseRootFs(rootfs).ok();
 }
 
 absl::Status ValidateDesiredLrp(const v1::DesiredLRP& lrp) { return Run(lrp, &CheckDesiredLrp); }
