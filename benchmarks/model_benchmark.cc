@@ -98,6 +98,16 @@ void EncodeProto(benchmark::State& state, const M& message) {
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
 
+// Baseline: protobuf's own SerializeToString, without the non-nullable
+// check or deterministic map ordering that SerializeForWire adds.
+template <typename M>
+void EncodeProtoRaw(benchmark::State& state, const M& message) {
+  for (auto _ : state) {
+    std::string out = message.SerializeAsString();
+    benchmark::DoNotOptimize(out);
+  }
+}
+
 template <typename M>
 void DecodeProto(benchmark::State& state, const M& message) {
   const std::string wire = SerializeForWire(message);
@@ -128,6 +138,10 @@ void DecodeJson(benchmark::State& state, const M& message) {
 }
 
 void BM_EncodeProto_DesiredLrp(benchmark::State& state) { EncodeProto(state, MakeDesiredLrp()); }
+void BM_EncodeProtoRaw_DesiredLrp(benchmark::State& state) {
+  EncodeProtoRaw(state, MakeDesiredLrp());
+}
+void BM_EncodeProtoRaw_ActualLrp(benchmark::State& state) { EncodeProtoRaw(state, MakeActualLrp()); }
 void BM_DecodeProto_DesiredLrp(benchmark::State& state) { DecodeProto(state, MakeDesiredLrp()); }
 void BM_EncodeGoJson_DesiredLrp(benchmark::State& state) { EncodeJson(state, MakeDesiredLrp()); }
 void BM_DecodeGoJson_DesiredLrp(benchmark::State& state) { DecodeJson(state, MakeDesiredLrp()); }
@@ -175,12 +189,14 @@ void BM_Validate_DesiredLrpInvalid(benchmark::State& state) {
 }
 
 BENCHMARK(BM_EncodeProto_DesiredLrp);
+BENCHMARK(BM_EncodeProtoRaw_DesiredLrp);
 BENCHMARK(BM_DecodeProto_DesiredLrp);
 BENCHMARK(BM_EncodeGoJson_DesiredLrp);
 BENCHMARK(BM_DecodeGoJson_DesiredLrp);
 BENCHMARK(BM_Validate_DesiredLrp);
 BENCHMARK(BM_Validate_DesiredLrpInvalid);
 BENCHMARK(BM_EncodeProto_ActualLrp);
+BENCHMARK(BM_EncodeProtoRaw_ActualLrp);
 BENCHMARK(BM_DecodeProto_ActualLrp);
 BENCHMARK(BM_EncodeGoJson_ActualLrp);
 BENCHMARK(BM_DecodeGoJson_ActualLrp);

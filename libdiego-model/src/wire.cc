@@ -13,6 +13,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "absl/base/const_init.h"
@@ -57,54 +58,83 @@ bool ReachesNonNullable(const Descriptor* root) {
   return false;
 }
 
-// What `Fixup` has to do for one message type.
+// What `Fixup` has to do for one message type. Child plans are resolved when
+// the plan is built, so a walk takes no lock and does no lookups.
 struct FixupPlan {
-  bool needed = false;                           // Anything at all to do.
-  std::vector<const FieldDescriptor*> create;    // Non-nullable: always set.
-  std::vector<const FieldDescriptor*> singular;  // Recurse into when present.
-  std::vector<const FieldDescriptor*> repeated;  // Recurse into each element
-                                                 // (maps: each entry).
+  bool needed = false;                         // Anything at all to do.
+  std::vector<const FieldDescriptor*> create;  // Non-nullable: always set.
+  // Message fields whose type can contain non-nullable fields: recurse into
+  // them when present (repeated and map fields: into each element or entry).
+  std::vector<std::pair<const FieldDescriptor*, const FixupPlan*>> singular;
+  std::vector<std::pair<const FieldDescriptor*, const FixupPlan*>> repeated;
 };
 
-FixupPlan BuildFixupPlan(const Descriptor* d) {
-  FixupPlan plan;
-  plan.needed = ReachesNonNullable(d);
-  if (!plan.needed) return plan;
-  for (int i = 0; i < d->field_count(); ++i) {
-    const FieldDescriptor* f = d->field(i);
-    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    if (IsNonNullable(f)) plan.create.push_back(f);
-    if (!ReachesNonNullable(f->message_type())) continue;
-    (f->is_repeated() ? plan.repeated : plan.singular).push_back(f);
-  }
-  return plan;
-}
-
-const FixupPlan& PlanFor(const Descriptor* d) {
+// Returns the plan for `root`, building (once, under the lock) the plans of
+// every message type reachable from it.
+const FixupPlan& PlanFor(const Descriptor* root) {
   ABSL_CONST_INIT static absl::Mutex mu(absl::kConstInit);
   static auto* const plans =
       new std::unordered_map<const Descriptor*, std::unique_ptr<FixupPlan>>();
   absl::MutexLock lock(&mu);
-  std::unique_ptr<FixupPlan>& slot = (*plans)[d];
-  if (slot == nullptr) slot = std::make_unique<FixupPlan>(BuildFixupPlan(d));
-  return *slot;
+  if (auto it = plans->find(root); it != plans->end()) return *it->second;
+
+  std::vector<const Descriptor*> fresh;
+  std::deque<const Descriptor*> queue{root};
+  while (!queue.empty()) {
+    const Descriptor* d = queue.front();
+    queue.pop_front();
+    if (plans->count(d) != 0) continue;
+    (*plans)[d] = std::make_unique<FixupPlan>();
+    fresh.push_back(d);
+    for (int i = 0; i < d->field_count(); ++i) {
+      const FieldDescriptor* f = d->field(i);
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) queue.push_back(f->message_type());
+    }
+  }
+  for (const Descriptor* d : fresh) {
+    FixupPlan& plan = *(*plans)[d];
+    plan.needed = ReachesNonNullable(d);
+    if (!plan.needed) continue;
+    for (int i = 0; i < d->field_count(); ++i) {
+      const FieldDescriptor* f = d->field(i);
+      if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
+      if (IsNonNullable(f)) plan.create.push_back(f);
+      if (!ReachesNonNullable(f->message_type())) continue;
+      (f->is_repeated() ? plan.repeated : plan.singular)
+          .emplace_back(f, (*plans)[f->message_type()].get());
+    }
+  }
+  return *(*plans)[root];
 }
 
 void Fixup(Message* m, const FixupPlan& plan) {
   const Reflection* r = m->GetReflection();
   for (const FieldDescriptor* f : plan.create) r->MutableMessage(m, f);
-  for (const FieldDescriptor* f : plan.singular) {
-    if (r->HasField(*m, f)) {
-      Message* sub = r->MutableMessage(m, f);
-      Fixup(sub, PlanFor(f->message_type()));
+  for (const auto& [f, child] : plan.singular) {
+    if (r->HasField(*m, f)) Fixup(r->MutableMessage(m, f), *child);
+  }
+  for (const auto& [f, child] : plan.repeated) {
+    const int size = r->FieldSize(*m, f);
+    for (int j = 0; j < size; ++j) Fixup(r->MutableRepeatedMessage(m, f, j), *child);
+  }
+}
+
+// True if `Fixup` would change `m`: some non-nullable field is missing.
+bool NeedsFixup(const Message& m, const FixupPlan& plan) {
+  const Reflection* r = m.GetReflection();
+  for (const FieldDescriptor* f : plan.create) {
+    if (!r->HasField(m, f)) return true;
+  }
+  for (const auto& [f, child] : plan.singular) {
+    if (r->HasField(m, f) && NeedsFixup(r->GetMessage(m, f), *child)) return true;
+  }
+  for (const auto& [f, child] : plan.repeated) {
+    const int size = r->FieldSize(m, f);
+    for (int j = 0; j < size; ++j) {
+      if (NeedsFixup(r->GetRepeatedMessage(m, f, j), *child)) return true;
     }
   }
-  for (const FieldDescriptor* f : plan.repeated) {
-    const int size = r->FieldSize(*m, f);
-    if (size == 0) continue;
-    const FixupPlan& element_plan = PlanFor(f->message_type());
-    for (int j = 0; j < size; ++j) Fixup(r->MutableRepeatedMessage(m, f, j), element_plan);
-  }
+  return false;
 }
 
 }  // namespace
@@ -118,19 +148,22 @@ std::string SerializeForWire(const Message& message) {
   std::unique_ptr<Message> copy;
   const Message* source = &message;
   const FixupPlan& plan = PlanFor(message.GetDescriptor());
-  if (plan.needed) {
+  // Copy only when something is missing: messages that went through
+  // ParseFromWire() or SetNonNullableFields() are written as they are.
+  if (plan.needed && NeedsFixup(message, plan)) {
     copy.reset(message.New());
     copy->CopyFrom(message);
     Fixup(copy.get(), plan);
     source = copy.get();
   }
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    if (!source->SerializeToCodedStream(&coded)) return std::string();
-  }
+  // Size first, then one write into a buffer of exactly that size.
+  const size_t size = source->ByteSizeLong();
+  std::string out(size, '\0');
+  google::protobuf::io::ArrayOutputStream array(out.data(), static_cast<int>(size));
+  google::protobuf::io::CodedOutputStream coded(&array);
+  coded.SetSerializationDeterministic(true);
+  source->SerializeWithCachedSizes(&coded);
+  if (coded.HadError()) return std::string();
   return out;
 }
 
