@@ -116,6 +116,7 @@ void DecodeProto(benchmark::State& state, const M& message) {
     benchmark::DoNotOptimize(decoded.ParseFromString(wire));
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * wire.size()));
+  state.counters["wire_bytes"] = static_cast<double>(wire.size());
 }
 
 template <typename M>
@@ -135,6 +136,7 @@ void DecodeJson(benchmark::State& state, const M& message) {
     benchmark::DoNotOptimize(status);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * json.size()));
+  state.counters["json_bytes"] = static_cast<double>(json.size());
 }
 
 void BM_EncodeProto_DesiredLrp(benchmark::State& state) { EncodeProto(state, MakeDesiredLrp()); }
