@@ -11,6 +11,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -80,10 +81,25 @@ absl::StatusOr<std::string> FlagText(absl::string_view origin, const std::string
 
 }  // namespace
 
+namespace {
+
+bool IsAppFlagFile(absl::string_view filename) {
+  return absl::StrContains(filename, "apps/");
+}
+
+}  // namespace
+
 std::vector<char*> InitApp(int argc, char** argv, absl::string_view usage) {
   // The usage message must be set before parsing, since --help prints it from
   // inside ParseCommandLine.
   absl::SetProgramUsageMessage(usage);
+  // absl's plain --help lists only flags defined in `<program>.cc` or
+  // `<program>_main.cc`; libdiego mains are `apps/<program>/main.cc`, so count
+  // every flag defined under an `apps/` directory as the program's own.
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = &IsAppFlagFile;
+  config.contains_helpshort_flags = &IsAppFlagFile;
+  absl::SetFlagsUsageConfig(config);
   return absl::ParseCommandLine(argc, argv);
 }
 
