@@ -21,4 +21,9 @@ macro(diego_find_dependencies)
   # Protobuf 3.21 on Debian ships no CMake config; CMake's FindProtobuf module
   # provides protobuf::libprotobuf and protobuf::protoc.
   diego_find_dep(Protobuf)
+  # cpp-httplib is a compiled library on Debian, found only through pkg-config.
+  find_package(PkgConfig REQUIRED)
+  if(NOT TARGET PkgConfig::httplib)
+    pkg_check_modules(httplib REQUIRED IMPORTED_TARGET GLOBAL cpp-httplib)
+  endif()
 endmacro()

@@ -10,7 +10,7 @@ DIEGO_JOBS="${DIEGO_JOBS:-$(nproc)}"
 
 DIEGO_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
-  libabsl-dev libprotobuf-dev protobuf-compiler libfmt-dev nlohmann-json3-dev
+  libabsl-dev libprotobuf-dev protobuf-compiler libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
