@@ -4,9 +4,10 @@
 // (not through nlohmann's serializer) because Go's output differs from any
 // generic serializer in ways that matter byte-for-byte: HTML-safe escaping,
 // compaction of embedded raw JSON, and `MarshalIndent`'s layout. The decoder
-// parses with nlohmann::ordered_json (document key order is kept, so the last
-// of two case-variant keys wins as in Go) and goes back to the input text only
-// to recover the raw text of `ProtoRoutes` values.
+// parses into an nlohmann::ordered_json tree that keeps every member in
+// document order, duplicates included (so keys are handled one after the
+// other, as Go does), and goes back to the input text only to recover the
+// raw text of `ProtoRoutes` values.
 
 #include "diego/model/go_json.h"
 
@@ -531,7 +532,18 @@ class Encoder {
     out_->push_back(':');
   }
 
+  // Counts nesting as the decoder does (embedded messages are flattened and
+  // do not count), so whatever is written can be read back; the bound also
+  // keeps a hostile, hand-built message from exhausting the stack.
   absl::Status WriteMessage(const Message& m) {
+    if (depth_ >= kMaxMessageDepth) return Error("message nested too deeply");
+    ++depth_;
+    absl::Status s = WriteMessageBody(m);
+    --depth_;
+    return s;
+  }
+
+  absl::Status WriteMessageBody(const Message& m) {
     const Descriptor* d = m.GetDescriptor();
     if (IsRoutes(d)) return WriteRoutes(m);
     const Plan& plan = PlanFor(d);
@@ -619,12 +631,28 @@ class Encoder {
         out_->append("null");
         return absl::OkStatus();
       }
+      // Except `Routes`, which is a Go map: held by value
+      // (DesiredLRPSchedulingInfo.routes) it is nil whenever it has no
+      // entries, both after a protobuf decode and when the BBS builds it
+      // from a DesiredLRP without routes.
+      if (NonNullable(f) && IsRoutes(f->message_type()) && IsEmptyRoutes(r->GetMessage(m, f))) {
+        if (e.omitempty) return absl::OkStatus();
+        WriteKey(e.key, first);
+        out_->append("null");
+        return absl::OkStatus();
+      }
       WriteKey(e.key, first);
       return WriteMessage(r->GetMessage(m, f));
     }
     if (e.omitempty && IsZeroScalar(m, f)) return absl::OkStatus();
     WriteKey(e.key, first);
     return WriteSingular(m, f);
+  }
+
+  static bool IsEmptyRoutes(const Message& routes) {
+    std::vector<const FieldDescriptor*> set;
+    routes.GetReflection()->ListFields(routes, &set);
+    return set.empty();
   }
 
   static bool IsZeroScalar(const Message& m, const FieldDescriptor* f) {
@@ -847,154 +875,218 @@ class Encoder {
 
   std::string* out_ = nullptr;
   std::vector<std::string> path_;
+  int depth_ = 0;
 };
 
 // ---------------------------------------------------------------------------
-// Raw-text scanner: finds the exact input text of values in an already
-// validated JSON document (used for ProtoRoutes values, which Go keeps as
-// json.RawMessage).
+// Document tree and raw-text index.
 // ---------------------------------------------------------------------------
 
+// Builds the document tree for the decoder. Unlike nlohmann's own DOM parser
+// it appends every object member as it comes, duplicates included: an
+// ordered_json object looks each new key up with a linear scan, which makes
+// a document with many keys take quadratic time, and Go processes duplicate
+// keys one after the other anyway. Iterative, like nlohmann's parser.
+class DomBuilder {
+ public:
+  explicit DomBuilder(Json* root) : root_(root) {}
+
+  bool null() { return Put(Json(nullptr)) != nullptr; }
+  bool boolean(bool v) { return Put(Json(v)) != nullptr; }
+  bool number_integer(Json::number_integer_t v) { return Put(Json(v)) != nullptr; }
+  bool number_unsigned(Json::number_unsigned_t v) { return Put(Json(v)) != nullptr; }
+  bool number_float(Json::number_float_t v, const Json::string_t& /*text*/) {
+    return Put(Json(v)) != nullptr;
+  }
+  bool string(Json::string_t& v) { return Put(Json(std::move(v))) != nullptr; }
+  bool binary(Json::binary_t& /*v*/) { return false; }  // Not produced by JSON text.
+  bool start_object(std::size_t /*elements*/) {
+    stack_.push_back(Put(Json(Json::value_t::object)));
+    return true;
+  }
+  bool key(Json::string_t& k) {
+    auto& members =
+        static_cast<Json::object_t::Container&>(*stack_.back()->get_ptr<Json::object_t*>());
+    members.emplace_back(std::move(k), Json());
+    member_ = &members.back().second;
+    return true;
+  }
+  bool end_object() {
+    stack_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t /*elements*/) {
+    stack_.push_back(Put(Json(Json::value_t::array)));
+    return true;
+  }
+  bool end_array() {
+    stack_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& e) {
+    error_position_ = position;
+    error_is_syntax_ = dynamic_cast<const Json::parse_error*>(&e) != nullptr;
+    error_ = e.what();
+    return false;
+  }
+
+  std::size_t error_position() const { return error_position_; }
+  bool error_is_syntax() const { return error_is_syntax_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  // Stores a finished value where the parser is: the root, the next element
+  // of the innermost array, or the member whose key was just read. Pointers
+  // on the stack stay valid: a container only grows after its open child
+  // has been closed.
+  Json* Put(Json&& value) {
+    if (stack_.empty()) {
+      *root_ = std::move(value);
+      return root_;
+    }
+    if (Json* top = stack_.back(); top->is_array()) {
+      auto* elements = top->get_ptr<Json::array_t*>();
+      elements->push_back(std::move(value));
+      return &elements->back();
+    }
+    *member_ = std::move(value);
+    return member_;
+  }
+
+  Json* root_;
+  std::vector<Json*> stack_;
+  Json* member_ = nullptr;
+  std::size_t error_position_ = 0;
+  bool error_is_syntax_ = false;
+  std::string error_;
+};
+
+// One step of a decoder path: the key (for messages) or index (for error
+// messages) plus the value's position among its container's members or
+// elements, which addresses the same value in the raw text.
 struct PathSegment {
   std::string key;     // Object key as it appears (unescaped) in the document.
   int64_t index = -1;  // Array index, or -1 for an object key.
+  size_t position = 0;
 };
 
-class RawScanner {
+// Finds the exact input text of values in an already validated JSON document
+// (used for ProtoRoutes values, which Go keeps as json.RawMessage). Values
+// are addressed by position, which matches the document tree because that
+// keeps every member in document order. Each container is scanned at most
+// once and its children remembered, so looking up the values of many routes
+// objects stays linear in the document size.
+class RawIndex {
  public:
-  explicit RawScanner(absl::string_view text) : text_(text) {}
+  explicit RawIndex(absl::string_view text) : text_(text) {}
 
-  // Returns the members (key, raw value text) of the object at `path`, or
-  // false when the document does not have that shape.
-  bool ObjectMembersAt(const std::vector<PathSegment>& path,
-                       std::vector<std::pair<std::string, absl::string_view>>* members) {
-    pos_ = 0;
-    SkipWs();
+  // The raw text of each child (member value or element) of the container
+  // reached from the document root through `path`, or null when the document
+  // does not have that shape.
+  const std::vector<absl::string_view>* ChildrenAt(const std::vector<PathSegment>& path) {
+    size_t pos = SkipWs(0);
     for (const PathSegment& seg : path) {
-      if (seg.index >= 0) {
-        if (!Consume('[')) return false;
-        size_t found = std::string::npos;
-        for (int64_t i = 0;; ++i) {
-          SkipWs();
-          if (Peek() == ']') break;
-          if (i == seg.index) found = pos_;
-          if (!SkipValue()) return false;
-          SkipWs();
-          if (!Consume(',')) break;
-        }
-        if (found == std::string::npos) return false;
-        pos_ = found;
-      } else {
-        std::vector<std::pair<std::string, absl::string_view>> here;
-        if (!Members(&here)) return false;
-        const absl::string_view* value = nullptr;
-        for (const auto& [key, raw] : here) {
-          if (key == seg.key) value = &raw;  // The last duplicate wins.
-        }
-        if (value == nullptr) return false;
-        pos_ = static_cast<size_t>(value->data() - text_.data());
-      }
+      const std::vector<absl::string_view>* children = ChildrenOf(pos);
+      if (children == nullptr || seg.position >= children->size()) return nullptr;
+      pos = static_cast<size_t>((*children)[seg.position].data() - text_.data());
     }
-    return Members(members);
+    return ChildrenOf(pos);
   }
 
  private:
-  char Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+  static constexpr size_t kFail = absl::string_view::npos;
 
-  bool Consume(char c) {
-    SkipWs();
-    if (Peek() != c) return false;
-    ++pos_;
-    return true;
+  const std::vector<absl::string_view>* ChildrenOf(size_t pos) {
+    if (auto it = children_.find(pos); it != children_.end()) return &it->second;
+    std::vector<absl::string_view> children;
+    if (!Scan(pos, &children)) return nullptr;
+    return &children_.emplace(pos, std::move(children)).first->second;
   }
 
-  void SkipWs() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
-                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
-      ++pos_;
-    }
-  }
-
-  bool SkipString() {
-    if (Peek() != '"') return false;
-    for (++pos_; pos_ < text_.size(); ++pos_) {
-      if (text_[pos_] == '\\') {
-        ++pos_;
-      } else if (text_[pos_] == '"') {
-        ++pos_;
-        return true;
+  bool Scan(size_t pos, std::vector<absl::string_view>* children) const {
+    if (pos >= text_.size() || (text_[pos] != '{' && text_[pos] != '[')) return false;
+    const bool object = text_[pos] == '{';
+    const char close = object ? '}' : ']';
+    size_t i = SkipWs(pos + 1);
+    if (i < text_.size() && text_[i] == close) return true;
+    while (i < text_.size()) {
+      if (object) {
+        i = SkipString(i);
+        if (i == kFail) return false;
+        i = SkipWs(i);
+        if (i >= text_.size() || text_[i] != ':') return false;
+        i = SkipWs(i + 1);
       }
+      const size_t start = i;
+      i = SkipValue(i);
+      if (i == kFail) return false;
+      children->push_back(text_.substr(start, i - start));
+      i = SkipWs(i);
+      if (i >= text_.size()) return false;
+      if (text_[i] == close) return true;
+      if (text_[i] != ',') return false;
+      i = SkipWs(i + 1);
     }
     return false;
   }
 
-  bool SkipValue() {
-    SkipWs();
-    const char c = Peek();
-    if (c == '"') return SkipString();
-    if (c == '{' || c == '[') {
-      const char close = c == '{' ? '}' : ']';
-      ++pos_;
-      SkipWs();
-      if (Peek() == close) {
-        ++pos_;
-        return true;
-      }
-      while (true) {
-        if (c == '{') {
-          SkipWs();
-          if (!SkipString() || !Consume(':')) return false;
-        }
-        if (!SkipValue()) return false;
-        SkipWs();
-        if (Consume(',')) continue;
-        return Consume(close);
-      }
+  size_t SkipWs(size_t i) const {
+    while (i < text_.size() &&
+           (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\n' || text_[i] == '\r')) {
+      ++i;
     }
-    const size_t start = pos_;
-    while (pos_ < text_.size() && absl::string_view("+-.0123456789eEtruefalsn").find(text_[pos_]) !=
-                                      absl::string_view::npos) {
-      ++pos_;
-    }
-    return pos_ > start;
+    return i;
   }
 
-  bool Members(std::vector<std::pair<std::string, absl::string_view>>* members) {
-    members->clear();
-    if (!Consume('{')) return false;
-    SkipWs();
-    if (Peek() == '}') {
-      ++pos_;
-      return true;
-    }
-    while (true) {
-      SkipWs();
-      const size_t key_start = pos_;
-      if (!SkipString()) return false;
-      std::string key;
-      const absl::string_view raw_key = text_.substr(key_start, pos_ - key_start);
-      if (raw_key.find('\\') == absl::string_view::npos) {
-        key = std::string(raw_key.substr(1, raw_key.size() - 2));
-      } else {
-        try {
-          key = Json::parse(raw_key.begin(), raw_key.end()).get<std::string>();
-        } catch (const Json::exception&) {
-          return false;
-        }
+  // Returns the position after the string starting at `i`.
+  size_t SkipString(size_t i) const {
+    if (i >= text_.size() || text_[i] != '"') return kFail;
+    for (++i; i < text_.size(); ++i) {
+      if (text_[i] == '\\') {
+        ++i;
+      } else if (text_[i] == '"') {
+        return i + 1;
       }
-      if (!Consume(':')) return false;
-      SkipWs();
-      const size_t value_start = pos_;
-      if (!SkipValue()) return false;
-      members->emplace_back(std::move(key), text_.substr(value_start, pos_ - value_start));
-      SkipWs();
-      if (Consume(',')) continue;
-      return Consume('}');
     }
+    return kFail;
+  }
+
+  // Returns the position after the value starting at `i`. Iterative: the
+  // document is already known to be valid, so brackets outside strings
+  // balance.
+  size_t SkipValue(size_t i) const {
+    if (i >= text_.size()) return kFail;
+    const char c = text_[i];
+    if (c == '"') return SkipString(i);
+    if (c == '{' || c == '[') {
+      size_t depth = 0;
+      while (i < text_.size()) {
+        const char ch = text_[i];
+        if (ch == '"') {
+          i = SkipString(i);
+          if (i == kFail) return kFail;
+          continue;
+        }
+        if (ch == '{' || ch == '[') {
+          ++depth;
+        } else if (ch == '}' || ch == ']') {
+          if (--depth == 0) return i + 1;
+        }
+        ++i;
+      }
+      return kFail;
+    }
+    const size_t start = i;
+    while (i < text_.size() && absl::string_view("+-.0123456789eEtruefalsn").find(text_[i]) !=
+                                   absl::string_view::npos) {
+      ++i;
+    }
+    return i > start ? i : kFail;
   }
 
   absl::string_view text_;
-  size_t pos_ = 0;
+  std::unordered_map<size_t, std::vector<absl::string_view>> children_;
 };
 
 // ---------------------------------------------------------------------------
@@ -1003,7 +1095,7 @@ class RawScanner {
 
 class Decoder {
  public:
-  explicit Decoder(absl::string_view text) : text_(text) {}
+  explicit Decoder(absl::string_view text) : raw_(text) {}
 
   absl::Status DecodeMessage(const Json& j, Message* m) {
     if (j.is_null()) return absl::OkStatus();
@@ -1058,22 +1150,24 @@ class Decoder {
   }
 
   // Mirrors encoding/json's object decoding: each key of the document, in
-  // order, is matched to a field (exact, then case-insensitive); unknown keys
-  // are skipped; a promoted key first allocates the embedded struct holding
-  // it (Go does this even when the value is null).
+  // order (duplicates included, each in turn), is matched to a field (exact,
+  // then case-insensitive); unknown keys are skipped; a promoted key first
+  // allocates the embedded struct holding it (Go does this even when the
+  // value is null).
   absl::Status DecodeMessageBody(const Json& j, Message* m) {
     const Descriptor* d = m->GetDescriptor();
     if (IsRoutes(d)) return DecodeRoutes(j, m);
     if (!j.is_object()) return Expected("an object", j);
     const Plan& plan = PlanFor(d);
-    for (auto it = j.begin(); it != j.end(); ++it) {
+    size_t position = 0;
+    for (auto it = j.begin(); it != j.end(); ++it, ++position) {
       const Entry* e = plan.Find(it.key());
       if (e == nullptr) continue;  // Go ignores unknown keys.
       Message* holder = m;
       for (const FieldDescriptor* embed : e->embed_path) {
         holder = holder->GetReflection()->MutableMessage(holder, embed);
       }
-      path_.push_back({it.key(), -1});
+      path_.push_back({it.key(), -1, position});
       absl::Status s = DecodeEntry(it.value(), holder, *e);
       path_.pop_back();
       if (!s.ok()) return s;
@@ -1113,7 +1207,8 @@ class Decoder {
     }
     if (!v.is_object()) return Expected("an object", v);
     bool matched = false;
-    for (auto it = v.begin(); it != v.end(); ++it) {
+    size_t position = 0;
+    for (auto it = v.begin(); it != v.end(); ++it, ++position) {
       const FieldDescriptor* member = nullptr;
       for (int i = 0; i < oneof->field_count() && member == nullptr; ++i) {
         if (JsonKey(oneof->field(i)) == it.key()) member = oneof->field(i);
@@ -1123,7 +1218,7 @@ class Decoder {
       }
       if (member == nullptr) continue;
       matched = true;
-      path_.push_back({it.key(), -1});
+      path_.push_back({it.key(), -1, position});
       absl::Status s = DecodeSingular(it.value(), m, member);
       path_.pop_back();
       if (!s.ok()) return s;
@@ -1336,7 +1431,7 @@ class Decoder {
     const Reflection* r = m->GetReflection();
     r->ClearField(m, f);  // Go replaces a slice's contents.
     for (size_t i = 0; i < v.size(); ++i) {
-      path_.push_back({"", static_cast<int64_t>(i)});
+      path_.push_back({"", static_cast<int64_t>(i), i});
       absl::Status s;
       if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
         s = DecodeMessage(v[i], r->AddMessage(m, f));
@@ -1389,15 +1484,25 @@ class Decoder {
     return absl::OkStatus();
   }
 
+  // A key that appears more than once is decoded into the same entry again,
+  // so its last value wins, as when Go assigns to a map.
   absl::Status DecodeMap(const Json& v, Message* m, const FieldDescriptor* f) {
     if (!v.is_object()) return Expected("an object", v);
     const Reflection* r = m->GetReflection();
     r->ClearField(m, f);
     const FieldDescriptor* vf = f->message_type()->map_value();
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      path_.push_back({it.key(), -1});
-      Message* entry = r->AddMessage(m, f);
-      absl::Status s = SetMapKey(it.key(), entry);
+    std::unordered_map<std::string, Message*> entries;
+    size_t position = 0;
+    for (auto it = v.begin(); it != v.end(); ++it, ++position) {
+      path_.push_back({it.key(), -1, position});
+      Message*& entry = entries[it.key()];
+      absl::Status s;
+      if (entry == nullptr) {
+        entry = r->AddMessage(m, f);
+        s = SetMapKey(it.key(), entry);
+      } else {
+        entry->GetReflection()->ClearField(entry, vf);
+      }
       if (s.ok()) s = DecodeSingular(it.value(), entry, vf);
       path_.pop_back();
       if (!s.ok()) return s;
@@ -1412,27 +1517,30 @@ class Decoder {
     if (!j.is_object()) return Expected("an object", j);
     const FieldDescriptor* f = m->GetDescriptor()->FindFieldByNumber(1);
     if (f == nullptr || !f->is_map()) return Error("malformed ProtoRoutes descriptor");
-    std::vector<std::pair<std::string, absl::string_view>> raw_members;
-    if (!RawScanner(text_).ObjectMembersAt(path_, &raw_members)) {
+    // The tree keeps every member in document order, so member i of `j` is
+    // child i of the same object in the text.
+    const std::vector<absl::string_view>* raw = raw_.ChildrenAt(path_);
+    if (raw == nullptr || raw->size() != j.size()) {
       return Error("internal: cannot locate route values in the input");
     }
     const Reflection* r = m->GetReflection();
     r->ClearField(m, f);
     const FieldDescriptor* vf = f->message_type()->map_value();
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      absl::string_view raw;
-      for (const auto& [key, text] : raw_members) {
-        if (key == it.key()) raw = text;  // The last duplicate wins, as in the DOM.
+    std::unordered_map<std::string, Message*> entries;  // The last duplicate wins.
+    size_t position = 0;
+    for (auto it = j.begin(); it != j.end(); ++it, ++position) {
+      Message*& entry = entries[it.key()];
+      if (entry == nullptr) {
+        entry = r->AddMessage(m, f);
+        entry->GetReflection()->SetString(entry, f->message_type()->map_key(), it.key());
       }
-      Message* entry = r->AddMessage(m, f);
-      entry->GetReflection()->SetString(entry, f->message_type()->map_key(), it.key());
-      entry->GetReflection()->SetString(entry, vf,
-                                        it.value().is_null() ? std::string() : std::string(raw));
+      entry->GetReflection()->SetString(
+          entry, vf, it.value().is_null() ? std::string() : std::string((*raw)[position]));
     }
     return absl::OkStatus();
   }
 
-  absl::string_view text_;
+  RawIndex raw_;
   std::vector<PathSegment> path_;
   int depth_ = 0;
 };
@@ -1468,8 +1576,7 @@ size_t ExceedsMaxNesting(absl::string_view json) {
 
 // nlohmann's messages read "[json.exception.parse_error.101] parse error at
 // line 1, column 18: syntax error ..."; keep the part after the position.
-std::string ParseErrorDetail(const Json::parse_error& e) {
-  absl::string_view what = e.what();
+std::string ParseErrorDetail(absl::string_view what) {
   const size_t column = what.find("column ");
   if (column != absl::string_view::npos) {
     const size_t colon = what.find(": ", column);
@@ -1505,16 +1612,22 @@ absl::Status FromGoJson(absl::string_view json, Message* message) {
     return InvalidJson(absl::StrCat("malformed JSON at offset ", offset, ": exceeded max depth"));
   }
   Json doc;
+  DomBuilder builder(&doc);
+  bool parsed = false;
   try {
-    doc = Json::parse(json.begin(), json.end());
-  } catch (const Json::parse_error& e) {
-    // nlohmann counts the end of input as one more byte read; Go never
-    // reports an offset past the input.
-    const size_t offset = std::min<size_t>(e.byte, json.size());
-    return InvalidJson(
-        absl::StrCat("malformed JSON at offset ", offset, ": ", ParseErrorDetail(e)));
+    parsed = Json::sax_parse(json.begin(), json.end(), &builder);
   } catch (const Json::exception& e) {
     return InvalidJson(absl::StrCat("malformed JSON: ", e.what()));
+  }
+  if (!parsed) {
+    if (!builder.error_is_syntax()) {
+      return InvalidJson(absl::StrCat("malformed JSON: ", builder.error()));
+    }
+    // nlohmann counts the end of input as one more byte read; Go never
+    // reports an offset past the input.
+    const size_t offset = std::min<size_t>(builder.error_position(), json.size());
+    return InvalidJson(
+        absl::StrCat("malformed JSON at offset ", offset, ": ", ParseErrorDetail(builder.error())));
   }
   try {
     Decoder decoder(json);

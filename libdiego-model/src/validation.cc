@@ -140,7 +140,9 @@ bool IsEmptyAction(const v1::Action& a) {
          !a.has_parallel_action() && !a.has_serial_action() && !a.has_codependent_action();
 }
 
-void CheckAction(const v1::Action& a, Errors* out);
+// `depth` is the nesting level of the Action wrapper being checked: 1 for the
+// action handed to the validator, 2 for its children, and so on.
+void CheckAction(const v1::Action& a, Errors* out, int depth);
 
 bool IsKnownChecksumAlgorithm(absl::string_view algorithm) {
   const std::string lower = absl::AsciiStrToLower(algorithm);
@@ -174,28 +176,38 @@ void CheckRun(const v1::RunAction& a, Errors* out) {
   if (a.user().empty()) out->Field("user");
 }
 
-// The single child of timeout / emit_progress / try.
-void CheckChild(bool has_child, const v1::Action& child, Errors* out) {
+// The single child of timeout / emit_progress / try, whose own wrapper is at
+// level `depth`.
+void CheckChild(bool has_child, const v1::Action& child, Errors* out, int depth) {
   if (!has_child || IsEmptyAction(child)) {
     out->Field("action");
   } else {
-    CheckAction(child, out);
+    CheckAction(child, out, depth + 1);
   }
 }
 
-void CheckTimeout(const v1::TimeoutAction& a, Errors* out) {
-  CheckChild(a.has_action(), a.action(), out);
+// The inner actions below take the level of the wrapper holding them; the
+// two-argument forms check one that is validated on its own (level 1).
+void CheckTimeout(const v1::TimeoutAction& a, Errors* out, int depth) {
+  CheckChild(a.has_action(), a.action(), out, depth);
   if (a.timeout_ms() <= 0) out->Field("timeout_ms");
 }
+void CheckTimeout(const v1::TimeoutAction& a, Errors* out) { CheckTimeout(a, out, 1); }
 
+void CheckEmitProgress(const v1::EmitProgressAction& a, Errors* out, int depth) {
+  CheckChild(a.has_action(), a.action(), out, depth);
+}
 void CheckEmitProgress(const v1::EmitProgressAction& a, Errors* out) {
-  CheckChild(a.has_action(), a.action(), out);
+  CheckEmitProgress(a, out, 1);
 }
 
-void CheckTry(const v1::TryAction& a, Errors* out) { CheckChild(a.has_action(), a.action(), out); }
+void CheckTry(const v1::TryAction& a, Errors* out, int depth) {
+  CheckChild(a.has_action(), a.action(), out, depth);
+}
+void CheckTry(const v1::TryAction& a, Errors* out) { CheckTry(a, out, 1); }
 
 // parallel / serial / codependent.
-void CheckActionList(const RepeatedPtrField<v1::Action>& actions, Errors* out) {
+void CheckActionList(const RepeatedPtrField<v1::Action>& actions, Errors* out, int depth) {
   if (actions.empty()) {
     out->Field("actions");
     return;
@@ -204,32 +216,44 @@ void CheckActionList(const RepeatedPtrField<v1::Action>& actions, Errors* out) {
     if (IsEmptyAction(actions.Get(i))) {
       out->Field(absl::StrCat("action at index ", i));
     } else {
-      CheckAction(actions.Get(i), out);
+      CheckAction(actions.Get(i), out, depth + 1);
     }
   }
 }
 
-// Go's Action.Validate(): the first member set, in field order.
-void CheckAction(const v1::Action& a, Errors* out) {
+// Go's Action.Validate(): the first member set, in field order. Go recurses
+// without a bound (its stacks grow); here a tree nested deeper than
+// kMaxActionDepth is reported instead of followed, so a hostile tree cannot
+// exhaust the stack. No parser hands over such a tree: protobuf and Go JSON
+// both stop at 100 nested messages, i.e. about 50 action levels.
+void CheckAction(const v1::Action& a, Errors* out, int depth) {
+  if (depth > kMaxActionDepth) {
+    out->Field(absl::StrCat("action nested deeper than ", kMaxActionDepth, " levels"));
+    return;
+  }
   if (a.has_download_action()) return CheckDownload(a.download_action(), out);
   if (a.has_upload_action()) return CheckUpload(a.upload_action(), out);
   if (a.has_run_action()) return CheckRun(a.run_action(), out);
-  if (a.has_timeout_action()) return CheckTimeout(a.timeout_action(), out);
-  if (a.has_emit_progress_action()) return CheckEmitProgress(a.emit_progress_action(), out);
-  if (a.has_try_action()) return CheckTry(a.try_action(), out);
-  if (a.has_parallel_action()) return CheckActionList(a.parallel_action().actions(), out);
-  if (a.has_serial_action()) return CheckActionList(a.serial_action().actions(), out);
+  if (a.has_timeout_action()) return CheckTimeout(a.timeout_action(), out, depth);
+  if (a.has_emit_progress_action()) {
+    return CheckEmitProgress(a.emit_progress_action(), out, depth);
+  }
+  if (a.has_try_action()) return CheckTry(a.try_action(), out, depth);
+  if (a.has_parallel_action()) return CheckActionList(a.parallel_action().actions(), out, depth);
+  if (a.has_serial_action()) return CheckActionList(a.serial_action().actions(), out, depth);
   if (a.has_codependent_action()) {
-    return CheckActionList(a.codependent_action().actions(), out);
+    return CheckActionList(a.codependent_action().actions(), out, depth);
   }
   out->Field("inner-action");
 }
+
+void CheckAction(const v1::Action& a, Errors* out) { CheckAction(a, out, 1); }
 
 // An optional top-level action (setup, monitor): checked only when present.
 void CheckOptionalAction(absl::string_view name, bool present, const v1::Action& a, Errors* out) {
   if (!present) return;
   Errors nested;
-  CheckAction(a, &nested);
+  CheckAction(a, &nested, 1);
   out->Nested(name, nested);
 }
 
@@ -240,7 +264,7 @@ void CheckRequiredAction(bool present, const v1::Action& a, Errors* out) {
     return;
   }
   Errors nested;
-  CheckAction(a, &nested);
+  CheckAction(a, &nested, 1);
   out->Nested("action", nested);
 }
 
@@ -1005,17 +1029,17 @@ const std::unordered_map<std::string, Validator>& Validators() {
     add(v1::TryAction::descriptor(), For(&RunCheck<v1::TryAction, &CheckTry>));
     add(v1::ParallelAction::descriptor(), For(+[](const v1::ParallelAction& a) {
           Errors errors;
-          CheckActionList(a.actions(), &errors);
+          CheckActionList(a.actions(), &errors, 1);
           return errors.ToStatus();
         }));
     add(v1::SerialAction::descriptor(), For(+[](const v1::SerialAction& a) {
           Errors errors;
-          CheckActionList(a.actions(), &errors);
+          CheckActionList(a.actions(), &errors, 1);
           return errors.ToStatus();
         }));
     add(v1::CodependentAction::descriptor(), For(+[](const v1::CodependentAction& a) {
           Errors errors;
-          CheckActionList(a.actions(), &errors);
+          CheckActionList(a.actions(), &errors, 1);
           return errors.ToStatus();
         }));
     add(v1::SecurityGroupRule::descriptor(), For(&ValidateSecurityGroupRule));

@@ -8,10 +8,12 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "diego/model/errors.h"
 #include "diego/model/models.h"
 #include "diego/testing/status_matchers.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/arena.h"
 #include "gtest/gtest.h"
 
 // These tests deliberately use Diego's deprecated fields: their JSON keys
@@ -177,10 +179,20 @@ TEST(GoJsonTest, InvalidRouteJsonIsAnError) {
 }
 
 TEST(GoJsonTest, SchedulingInfoEmbedsThreeMessagesAndAlwaysWritesRoutes) {
+  // `routes` is a Go map held by value (Routes, nullable=false, no
+  // omitempty): without entries it is a nil map, so Go writes null.
   EXPECT_EQ(
       Json(v1::DesiredLRPSchedulingInfo()),
       R"({"process_guid":"","domain":"","log_guid":"","annotation":"","instances":0,)"
-      R"("memory_mb":0,"disk_mb":0,"rootfs":"","max_pids":0,"routes":{},"epoch":"","index":0})");
+      R"("memory_mb":0,"disk_mb":0,"rootfs":"","max_pids":0,"routes":null,"epoch":"","index":0})");
+  v1::DesiredLRPSchedulingInfo info;
+  info.mutable_routes();  // Present but empty, as after a protobuf decode of `2a 00`.
+  EXPECT_THAT(Json(info), HasSubstr(R"("routes":null)"));
+  // Read back, the non-nullable field is present again.
+  EXPECT_TRUE(Decode<v1::DesiredLRPSchedulingInfo>(Json(info)).has_routes());
+  (*info.mutable_routes()->mutable_routes())["cf-router"] = kRouteJson;
+  EXPECT_THAT(Json(info),
+              HasSubstr(R"("routes":{"cf-router":[{"hostnames":["a.example.com"],"port":8080}]})"));
 }
 
 TEST(GoJsonTest, CellPresenceAnnotationsAreAnObjectWhenEmpty) {
@@ -530,6 +542,84 @@ TEST(GoJsonTest, RefusesJsonNestedBeyondGosLimit) {
   std::string ok = R"({"process_guid":"p","x":)";
   ok += std::string(9999, '[') + std::string(9999, ']') + "}";
   EXPECT_EQ(Decode<v1::ActualLRPKey>(ok).process_guid(), "p");
+}
+
+TEST(GoJsonTest, HandlesDuplicateKeysOneAfterAnotherLikeGo) {
+  // Go decodes each occurrence in turn: a later object is merged into the
+  // struct an earlier one filled, a later scalar replaces an earlier one.
+  v1::ActualLRP lrp =
+      Decode<v1::ActualLRP>(R"({"modification_tag":{"epoch":"e"},"modification_tag":{"index":3},)"
+                            R"("Process_Guid":"a","process_guid":"b","PROCESS_GUID":"c"})");
+  EXPECT_EQ(lrp.modification_tag().epoch(), "e");
+  EXPECT_EQ(lrp.modification_tag().index(), 3u);
+  EXPECT_EQ(lrp.actual_lrp_key().process_guid(), "c");
+  // A key repeated inside a map keeps one entry with the last value.
+  v1::ActualLRP tagged = Decode<v1::ActualLRP>(R"({"metric_tags":{"a":"1","b":"x","a":"2"}})");
+  EXPECT_EQ(tagged.metric_tags().size(), 2u);
+  EXPECT_EQ(tagged.metric_tags().at("a"), "2");
+  EXPECT_EQ(Json(tagged).find(R"("a":"1")"), std::string::npos);
+}
+
+TEST(GoJsonTest, DecodesLargeDocumentsInLinearTime) {
+  // Many objects, keys and routes: the decoder used to rescan the document
+  // for every routes object and to look every new key up among the earlier
+  // ones (quadratic: a 400 KB list of desired LRPs took close to a minute).
+  // At this size that behaviour shows up as a test lasting many seconds even
+  // in an optimised build; linear decoding takes a fraction of a second.
+  constexpr int kLrps = 10000;
+  std::string doc = R"({"desired_lrps":[)";
+  for (int i = 0; i < kLrps; ++i) {
+    if (i > 0) doc += ",";
+    absl::StrAppend(&doc, R"({"process_guid":"pg-)", i, R"(","routes":{"r":[)", i, R"(]}})");
+  }
+  doc += "],";
+  for (int i = 0; i < kLrps; ++i) absl::StrAppend(&doc, R"("unknown-)", i, R"(":)", i, ",");
+  doc += R"("error":{"message":"last"}})";
+  v1::DesiredLRPsResponse response = Decode<v1::DesiredLRPsResponse>(doc);
+  ASSERT_EQ(response.desired_lrps_size(), kLrps);
+  EXPECT_EQ(response.desired_lrps(0).routes().routes().at("r"), "[0]");
+  EXPECT_EQ(response.desired_lrps(kLrps - 1).process_guid(), absl::StrCat("pg-", kLrps - 1));
+  EXPECT_EQ(response.desired_lrps(kLrps - 1).routes().routes().at("r"),
+            absl::StrCat("[", kLrps - 1, "]"));
+  EXPECT_EQ(response.error().message(), "last");
+
+  std::string routes = R"({"routes":{)";
+  for (int i = 0; i < kLrps; ++i) absl::StrAppend(&routes, R"("k)", i, R"(":)", i, ",");
+  routes += R"("k0":"again"}})";
+  v1::DesiredLRP lrp = Decode<v1::DesiredLRP>(routes);
+  EXPECT_EQ(lrp.routes().routes().size(), static_cast<size_t>(kLrps));
+  EXPECT_EQ(lrp.routes().routes().at("k0"), R"("again")");
+  EXPECT_EQ(lrp.routes().routes().at("k7"), "7");
+}
+
+TEST(GoJsonTest, NumbersTooLargeForAnyTypeAreAnError) {
+  ExpectDecodeError<v1::ActualLRPKey>(R"({"index":1e400})", "malformed JSON");
+}
+
+TEST(GoJsonTest, EncoderRefusesMessagesTheDecoderWouldRefuse) {
+  // Each action level is two messages (Action, TryAction). 49 levels plus the
+  // innermost run action stay within the decoder's 100; 50 do not.
+  auto nested = [](google::protobuf::Arena* arena, int levels) {
+    auto* root = google::protobuf::Arena::CreateMessage<v1::Action>(arena);
+    v1::Action* action = root;
+    for (int i = 0; i < levels; ++i) action = action->mutable_try_action()->mutable_action();
+    action->mutable_run_action()->set_path("p");
+    return root;
+  };
+  google::protobuf::Arena arena;
+  const v1::Action* fits = nested(&arena, 49);
+  const std::string json = Json(*fits);
+  v1::Action decoded = Decode<v1::Action>(json);
+  EXPECT_EQ(decoded.SerializeAsString(), fits->SerializeAsString());
+
+  absl::StatusOr<std::string> too_deep = ToGoJson(*nested(&arena, 50));
+  EXPECT_THAT(too_deep,
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("message nested too deeply")));
+  EXPECT_EQ(BbsErrorType(too_deep.status()), v1::Error::InvalidJSON);
+  // A hostile, hand-built tree (arena-allocated: protobuf's own destructor
+  // would recurse) is refused without exhausting the stack.
+  EXPECT_THAT(ToGoJson(*nested(&arena, 200000)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nested too deeply")));
 }
 
 TEST(GoJsonTest, DecodingReplacesPreviousContents) {

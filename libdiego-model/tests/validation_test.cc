@@ -13,6 +13,7 @@
 #include "diego/model/errors.h"
 #include "diego/testing/status_matchers.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/dynamic_message.h"
 #include "gtest/gtest.h"
 
@@ -1655,6 +1656,70 @@ TEST(LimitsTest, MatchDiego) {
   EXPECT_EQ(kMaxAnnotationBytes, 10240u);
   EXPECT_EQ(kMaxRoutesBytes, 131072u);
   EXPECT_EQ(kMaxVolumeMountedFilesBytes, 1048576u);
+}
+
+// --- Deep action trees ---------------------------------------------------------------
+
+// Builds `levels` Action wrappers nested through `step` (try or serial),
+// the innermost holding `leaf`. Arena-allocated: a heap-allocated tree this
+// deep would overflow the stack in protobuf's own recursive destructor.
+template <typename Step>
+v1::Action* NestedActions(google::protobuf::Arena* arena, int levels, const v1::Action& leaf,
+                          Step step) {
+  auto* root = google::protobuf::Arena::CreateMessage<v1::Action>(arena);
+  v1::Action* action = root;
+  for (int level = 1; level < levels; ++level) action = step(action);
+  *action = leaf;
+  return root;
+}
+
+// `Run` is hidden inside TEST bodies by testing::Test::Run.
+v1::Action RunAction(const std::string& path, const std::string& user) { return Run(path, user); }
+
+v1::Action* ThroughTry(v1::Action* a) { return a->mutable_try_action()->mutable_action(); }
+v1::Action* ThroughSerial(v1::Action* a) { return a->mutable_serial_action()->add_actions(); }
+
+TEST(DeepActionTest, ChecksTreesUpToTheBound) {
+  google::protobuf::Arena arena;
+  EXPECT_THAT(
+      ValidateAction(*NestedActions(&arena, kMaxActionDepth, RunAction("ls", "vcap"), ThroughTry)),
+      IsOk());
+  EXPECT_THAT(
+      ValidateAction(*NestedActions(&arena, kMaxActionDepth, RunAction("ls", ""), ThroughSerial)),
+      StatusIs(absl::StatusCode::kInvalidArgument, "Invalid field: user"));
+}
+
+TEST(DeepActionTest, ReportsTreesNestedBeyondTheBound) {
+  google::protobuf::Arena arena;
+  EXPECT_EQ(kMaxActionDepth, 100);
+  EXPECT_THAT(ValidateAction(
+                  *NestedActions(&arena, kMaxActionDepth + 1, RunAction("ls", "vcap"), ThroughTry)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "Invalid field: action nested deeper than 100 levels"));
+
+  // Inside a record the usual "action" marker comes first; other failures
+  // are still reported in Diego's order.
+  v1::DesiredLRP lrp = ValidDesiredLrp();
+  lrp.clear_domain();
+  *lrp.mutable_action() = *NestedActions(&arena, 150, RunAction("ls", "vcap"), ThroughSerial);
+  const absl::Status status = ValidateDesiredLrp(lrp);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument,
+                               "Invalid field: domain, Invalid field: domain, "
+                               "Invalid field: action, "
+                               "Invalid field: action nested deeper than 100 levels"));
+  EXPECT_EQ(BbsErrorType(status), v1::Error::InvalidRequest);
+}
+
+TEST(DeepActionTest, HostileNestingDoesNotExhaustTheStack) {
+  // Validating these recursively, as Go does, overflowed the stack.
+  google::protobuf::Arena arena;
+  for (auto step : {&ThroughTry, &ThroughSerial}) {
+    const v1::Action* action = NestedActions(&arena, 100000, RunAction("", ""), step);
+    EXPECT_THAT(ValidateAction(*action),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         "Invalid field: action nested deeper than 100 levels"));
+    EXPECT_THAT(ValidateMessage(*action), StatusIs(absl::StatusCode::kInvalidArgument));
+  }
 }
 
 // --- ValidateMessage --------------------------------------------------------------------

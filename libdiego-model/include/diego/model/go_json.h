@@ -52,7 +52,10 @@
 //     JSON document) is written as a JSON object whose values are the stored
 //     bytes themselves, validated and compacted as Go does for a
 //     `json.RawMessage` (compact JSON stays byte-for-byte the same). An empty
-//     value is `null`. A present `ProtoRoutes` with no entries is `{}`.
+//     value is `null`. A present `ProtoRoutes` with no entries is `{}` (a
+//     non-nil pointer to the map; keeps `DesiredLRPUpdate.routes` presence),
+//     except for the non-nullable `DesiredLRPSchedulingInfo.routes`, a Go map
+//     held by value that is nil when empty, which is `null`.
 //   * `bytes` fields (other than route values) are standard base64 strings.
 //   * Strings are escaped like Go: `<`, `>` and `&` become `\u003c`, `\u003e`,
 //     `\u0026`; U+2028 and U+2029 are escaped; invalid UTF-8 becomes `\ufffd`.
@@ -62,6 +65,11 @@
 //
 //   * The target message is cleared first. `null` for any field means "zero /
 //     unset". Unknown keys are ignored.
+//   * Keys are handled one after another in document order, duplicates
+//     included, as Go does: a later value replaces an earlier one, except
+//     that a later object for a message field is merged into the message the
+//     earlier one filled. (A repeated key inside a map or `routes` object
+//     keeps its last value.)
 //   * A key is matched exactly first, then case-insensitively (ASCII), as Go
 //     does.
 //   * Enums accept the value name, its number, or the number as a string.
@@ -78,7 +86,8 @@
 //     appears in the input; a `null` value is stored as empty bytes.
 //   * Like Go, a leading byte order mark and nesting deeper than 10000 levels
 //     are syntax errors; messages nested deeper than 100 levels are refused
-//     too (protobuf could not carry them).
+//     too (protobuf could not carry them). Decoding time is linear in the
+//     size of the input.
 //   * After decoding, every `(go_non_nullable)` sub-message is present (see
 //     `SetNonNullableFields()` in wire.h), mirroring Go's value fields.
 //
@@ -136,7 +145,9 @@ struct GoJsonOptions {
 //
 // Returns the JSON text, or `BbsError(InvalidJSON, ...)` (kInvalidArgument)
 // when the message cannot be written as Go would write it: a `ProtoRoutes`
-// value that is not valid JSON, or a NaN/infinite float.
+// value that is not valid JSON, or a NaN/infinite float; or when it nests
+// messages deeper than 100 levels (embedded messages do not count), which
+// `FromGoJson()` would refuse to read back.
 [[nodiscard]] absl::StatusOr<std::string> ToGoJson(const google::protobuf::Message& message,
                                                    const GoJsonOptions& options = {});
 

@@ -43,6 +43,13 @@
 //     ("Invalid field: volumeMountedFiles", checked last).
 //   * ActualLRPsByProcessGuidsRequest needs a process guid ("process_guids").
 //   * Placement errors are trimmed of ASCII whitespace only.
+//   * Action trees: Go recurses without a bound. Here an Action nested more
+//     than `kMaxActionDepth` (100) wrappers deep, counting the one validated
+//     as 1, is not followed further; it adds "Invalid field: action nested
+//     deeper than 100 levels" (once per branch that goes too deep), so a
+//     hostile tree cannot exhaust the stack. Protobuf and Go-JSON parsing
+//     stop at 100 nested messages (about 50 action levels), so no parsed
+//     record reaches the bound.
 //
 // Not enforced, as in Diego: cpu_weight, start_timeout_ms, ports, network,
 // placement_tags, certificate_properties, and a Task's metric_tags.
@@ -90,6 +97,10 @@ inline constexpr std::size_t kMaxRoutesBytes = 128 * 1024;
 
 // Largest sum of the `content` lengths of all `volume_mounted_files`.
 inline constexpr std::size_t kMaxVolumeMountedFilesBytes = 1024 * 1024;
+
+// Deepest Action nesting that is validated (not a Diego limit; see the file
+// comment): the action handed to a validator is level 1, its children 2.
+inline constexpr int kMaxActionDepth = 100;
 
 // -----------------------------------------------------------------------------
 // Predicates
@@ -145,6 +156,7 @@ bool IsValidRootfsUrl(absl::string_view rootfs);
 // pair, md5/sha1/sha256 in any case; upload: to, from, user; run: path, user;
 // timeout: action, timeout_ms > 0; emit_progress, try: action; parallel,
 // serial, codependent: non-empty `actions`. No "action" marker is added.
+// Nesting deeper than `kMaxActionDepth` is reported, not followed.
 [[nodiscard]] absl::Status ValidateAction(const v1::Action& action);
 
 // Validates an egress rule. tcp, udp: exactly one of ports / port_range,
