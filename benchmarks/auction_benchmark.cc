@@ -7,11 +7,12 @@
 //
 //   ./build/benchmarks/auction_benchmark --benchmark_min_time=0.05
 //
-// The workload is a cold start: identical-size cells (64 GiB, 128 GiB disk,
+// The workload is a cold start: identical-size cells (64 GiB, 256 GiB disk,
 // 250 containers) already 0-19% used, zones assigned round-robin; apps of
 // 1-39 instances (20 on average) asking for 256 MiB-2 GiB of memory and
 // 1-4 GiB of disk, all on preloaded:cflinuxfs4. The headline fills about 75%
-// of the cluster's memory. Input copies are made outside the timed region.
+// of the cluster's memory and about half its disk, so every instance is
+// placed. Input copies are made outside the timed region.
 
 #include <algorithm>
 #include <cstdint>
@@ -45,10 +46,10 @@ std::vector<CellState> MakeCells(int count, int zones) {
     cell.rootfs_providers.SetFixedSet("preloaded", {"cflinuxfs3", "cflinuxfs4"});
     cell.rootfs_providers.SetFixedSet("preloaded+layer", {"cflinuxfs3", "cflinuxfs4"});
     cell.rootfs_providers.SetArbitrary("docker");
-    cell.total_resources = {65536, 131072, 250};
+    cell.total_resources = {65536, 262144, 250};
     const int used_percent = (i * 7919) % 20;
     cell.available_resources = {65536 - 65536 * used_percent / 100,
-                                131072 - 131072 * used_percent / 100, 250 - used_percent};
+                                262144 - 262144 * used_percent / 100, 250 - used_percent};
     cell.volume_drivers = {"nfs"};
     cells.push_back(std::move(cell));
   }
