@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "diego/base/status_macros.h"
+#include "diego/model/internal/go_json_string.h"
 #include "nlohmann/json.hpp"
 
 namespace diego::auction {
@@ -28,103 +29,9 @@ using Json = nlohmann::ordered_json;
 // Encoding.
 // -----------------------------------------------------------------------------
 
-constexpr char kHex[] = "0123456789abcdef";
-
-// Decodes one UTF-8 sequence at `s[i]`. Returns its length and stores the
-// code point, or returns 0 for an invalid sequence (Go's `utf8.RuneError`
-// with width 1): overlong forms, surrogates and values above U+10FFFF are
-// invalid, as in Go.
-size_t DecodeUtf8(absl::string_view s, size_t i, uint32_t* rune) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = byte(i);
-  size_t len;
-  uint32_t r;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-    r = b0 & 0x1F;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    r = b0 & 0x0F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    r = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) {
-    return 0;
-  }
-  for (size_t k = 1; k < len; ++k) {
-    const unsigned char b = byte(i + k);
-    if ((b & 0xC0) != 0x80) {
-      return 0;
-    }
-    r = (r << 6) | (b & 0x3F);
-  }
-  if ((len == 3 && r < 0x800) || (len == 4 && r < 0x10000) || r > 0x10FFFF ||
-      (r >= 0xD800 && r <= 0xDFFF)) {
-    return 0;
-  }
-  *rune = r;
-  return len;
-}
-
-// Appends `s` as a JSON string literal escaped the way Go's encoder (with
-// HTML escaping, Go >= 1.22) escapes it.
+// Go's encoding/json string escaping (HTML escaping on, as json.Marshal).
 void AppendString(std::string* out, absl::string_view s) {
-  out->push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out->append("\\\"");
-          break;
-        case '\\':
-          out->append("\\\\");
-          break;
-        case '\b':
-          out->append("\\b");
-          break;
-        case '\f':
-          out->append("\\f");
-          break;
-        case '\n':
-          out->append("\\n");
-          break;
-        case '\r':
-          out->append("\\r");
-          break;
-        case '\t':
-          out->append("\\t");
-          break;
-        default:
-          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            out->append("\\u00");
-            out->push_back(kHex[c >> 4]);
-            out->push_back(kHex[c & 0xF]);
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
-      }
-      ++i;
-      continue;
-    }
-    uint32_t rune = 0;
-    const size_t len = DecodeUtf8(s, i, &rune);
-    if (len == 0) {
-      out->append("\\ufffd");
-      ++i;
-    } else if (rune == 0x2028 || rune == 0x2029) {
-      out->append(rune == 0x2028 ? "\\u2028" : "\\u2029");
-      i += len;
-    } else {
-      out->append(s.substr(i, len).data(), len);
-      i += len;
-    }
-  }
-  out->push_back('"');
+  model_internal::AppendGoJsonString(s, out);
 }
 
 // Writes one object, inserting commas between members.

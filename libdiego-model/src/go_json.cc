@@ -29,6 +29,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "diego/model/errors.h"
+#include "diego/model/internal/go_json_string.h"
 #include "diego/model/v1/go_json.pb.h"
 #include "diego/model/wire.h"
 #include "fmt/format.h"
@@ -1643,3 +1644,11 @@ absl::Status FromGoJson(absl::string_view json, Message* message) {
 }
 
 }  // namespace diego::model
+
+namespace diego::model_internal {
+
+void AppendGoJsonString(absl::string_view s, std::string* out) {
+  model::AppendGoString(s, out);
+}
+
+}  // namespace diego::model_internal
