@@ -7,6 +7,7 @@
 #include "diego/base/status_macros.h"
 #include "diego/model/errors.h"
 #include "diego/model/go_json.h"
+#include "diego/model/models.h"
 #include "diego/model/validation.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
@@ -67,6 +68,7 @@ absl::StatusOr<CheckResult> CheckJsonDocument(absl::string_view json, absl::stri
   if (type == "auto") {
     DIEGO_ASSIGN_OR_RETURN(type_name, DetectType(json));
   }
+  ModelProtoFiles();  // Every generated type must be linked in to be found by name.
   const pb::Descriptor* descriptor =
       pb::DescriptorPool::generated_pool()->FindMessageTypeByName(absl::StrCat(kPackage, type_name));
   if (descriptor == nullptr) {

@@ -36,38 +36,6 @@ using ::testing::IsEmpty;
 
 constexpr char kPackage[] = "diego.model.v1.";
 
-// One message per generated file; naming them links every .pb.cc into this
-// binary so the generated pool knows all of them.
-std::vector<const FileDescriptor*> BbsFiles() {
-  return {
-      v1::Action::descriptor()->file(),
-      v1::ActualLRP::descriptor()->file(),
-      v1::ActualLRPLifecycleResponse::descriptor()->file(),
-      v1::CachedDependency::descriptor()->file(),
-      v1::CellPresence::descriptor()->file(),
-      v1::CertificateProperties::descriptor()->file(),
-      v1::CheckDefinition::descriptor()->file(),
-      v1::DesiredLRP::descriptor()->file(),
-      v1::DesiredLRPLifecycleResponse::descriptor()->file(),
-      v1::DomainsResponse::descriptor()->file(),
-      v1::EnvironmentVariable::descriptor()->file(),
-      v1::Error::descriptor()->file(),
-      v1::EvacuationResponse::descriptor()->file(),
-      v1::ActualLRPCreatedEvent::descriptor()->file(),
-      v1::File::descriptor()->file(),
-      v1::ImageLayer::descriptor()->file(),
-      v1::LogRateLimit::descriptor()->file(),
-      v1::MetricTagValue::descriptor()->file(),
-      v1::ModificationTag::descriptor()->file(),
-      v1::Network::descriptor()->file(),
-      v1::PingResponse::descriptor()->file(),
-      v1::SecurityGroupRule::descriptor()->file(),
-      v1::Sidecar::descriptor()->file(),
-      v1::Task::descriptor()->file(),
-      v1::TaskLifecycleResponse::descriptor()->file(),
-      v1::VolumeMount::descriptor()->file(),
-  };
-}
 
 absl::StatusOr<Struct> LoadFacts() {
   const std::string path =
@@ -134,7 +102,7 @@ void CompareMessage(const std::string& name, const Struct& fact_fields, const De
 class SchemaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    BbsFiles();  // Links the generated files in.
+    ModelProtoFiles();  // Links the generated files in.
     absl::StatusOr<Struct> facts = LoadFacts();
     ASSERT_TRUE(facts.ok()) << facts.status();
     facts_ = *std::move(facts);
@@ -198,7 +166,7 @@ TEST_F(SchemaTest, EveryBbsMessageAndEnumWeDeclareIsDiegos) {
   const auto& enums = Sub(facts_, "enums").fields();
   std::vector<std::string> problems;
   int declared = 0;
-  for (const FileDescriptor* file : BbsFiles()) {
+  for (const FileDescriptor* file : ModelProtoFiles()) {
     if (file->name() == "diego/model/v1/locket.proto") continue;
     for (int i = 0; i < file->message_type_count(); ++i) {
       const Descriptor* d = file->message_type(i);

@@ -40,4 +40,18 @@
 #include "diego/model/v1/task_requests.pb.h"
 #include "diego/model/v1/volume_mount.pb.h"
 
+#include <vector>
+
+#include "google/protobuf/descriptor.h"
+
+namespace diego::model {
+
+// Returns the descriptor of every generated diego.model.v1 file (the 26 BBS
+// files and Locket's; not go_json.proto, which holds only options). Calling
+// it also links every generated message into a static binary, so the
+// generated pool can find any of them by name.
+std::vector<const google::protobuf::FileDescriptor*> ModelProtoFiles();
+
+}  // namespace diego::model
+
 #endif  // DIEGO_MODEL_MODELS_H_
