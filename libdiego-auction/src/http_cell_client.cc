@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "diego/auction/json.h"
 #include "diego/base/clock.h"
+#include "diego/base/status_macros.h"
 
 namespace diego::auction {
 namespace {
@@ -190,13 +191,16 @@ absl::StatusOr<Exchange> CheckResult(const httplib::Result& result, absl::string
 
 }  // namespace
 
-absl::StatusOr<CellState> HttpCellClient::State() {
-  const std::string path = absl::StrCat(path_prefix_, "/state");
-  const std::string what = absl::StrCat("GET ", rep_url_, "/state");
+absl::StatusOr<std::string> HttpCellClient::RoundTrip(absl::string_view endpoint,
+                                                      const std::string* body) {
+  const std::string path = absl::StrCat(path_prefix_, endpoint);
+  const std::string what =
+      absl::StrCat(body == nullptr ? "GET " : "POST ", rep_url_, endpoint);
   const absl::Time start = options_.clock->Now();
   httplib::Result result = [&]() -> httplib::Result {
     try {
-      return client_->Get(path.c_str());
+      return body == nullptr ? client_->Get(path.c_str())
+                             : client_->Post(path.c_str(), *body, "application/json");
     } catch (const std::exception&) {
       return httplib::Result(nullptr, httplib::Error::Unknown);
     }
@@ -207,37 +211,27 @@ absl::StatusOr<CellState> HttpCellClient::State() {
   if (!exchange.ok()) {
     return exchange.status();
   }
-  absl::StatusOr<CellState> state = CellStateFromJson(exchange->body);
-  if (!state.ok()) {
-    return absl::InternalError(absl::StrCat("cell '", cell_id_, "': ", what,
-                                            " returned an invalid body: ", state.status().message()));
-  }
+  return std::move(exchange->body);
+}
+
+absl::Status HttpCellClient::InvalidBody(absl::string_view what,
+                                         const absl::Status& decode) const {
+  return absl::InternalError(absl::StrCat("cell '", cell_id_, "': ", what,
+                                          " returned an invalid body: ", decode.message()));
+}
+
+absl::StatusOr<CellState> HttpCellClient::State() {
+  DIEGO_ASSIGN_OR_RETURN(std::string body, RoundTrip("/state", nullptr));
+  absl::StatusOr<CellState> state = CellStateFromJson(body);
+  if (!state.ok()) return InvalidBody(absl::StrCat("GET ", rep_url_, "/state"), state.status());
   return state;
 }
 
 absl::StatusOr<Work> HttpCellClient::Perform(const Work& work) {
-  const std::string path = absl::StrCat(path_prefix_, "/work");
-  const std::string what = absl::StrCat("POST ", rep_url_, "/work");
-  const std::string body = WorkToJson(work);
-  const absl::Time start = options_.clock->Now();
-  httplib::Result result = [&]() -> httplib::Result {
-    try {
-      return client_->Post(path.c_str(), body, "application/json");
-    } catch (const std::exception&) {
-      return httplib::Result(nullptr, httplib::Error::Unknown);
-    }
-  }();
-  const absl::Duration elapsed = options_.clock->Now() - start;
-  absl::StatusOr<Exchange> exchange =
-      CheckResult(result, cell_id_, what, elapsed, options_.timeout);
-  if (!exchange.ok()) {
-    return exchange.status();
-  }
-  absl::StatusOr<Work> failed = WorkFromJson(exchange->body);
-  if (!failed.ok()) {
-    return absl::InternalError(absl::StrCat("cell '", cell_id_, "': ", what,
-                                            " returned an invalid body: ", failed.status().message()));
-  }
+  const std::string request = WorkToJson(work);
+  DIEGO_ASSIGN_OR_RETURN(std::string body, RoundTrip("/work", &request));
+  absl::StatusOr<Work> failed = WorkFromJson(body);
+  if (!failed.ok()) return InvalidBody(absl::StrCat("POST ", rep_url_, "/work"), failed.status());
   return failed;
 }
 

@@ -99,6 +99,13 @@ class HttpCellClient final : public CellClient {
   HttpCellClient(std::string cell_id, std::string rep_url, std::string path_prefix,
                  std::unique_ptr<httplib::Client> client, HttpCellClientOptions options);
 
+  // Sends `GET <endpoint>` (`body` null) or `POST <endpoint>` with the JSON
+  // `body`, and returns the 200 response's body or the call's error.
+  absl::StatusOr<std::string> RoundTrip(absl::string_view endpoint, const std::string* body);
+
+  // Wraps a body decoding failure of the call described by `what`.
+  absl::Status InvalidBody(absl::string_view what, const absl::Status& decode) const;
+
   std::string cell_id_;
   std::string rep_url_;
   std::string path_prefix_;  // "" or "/prefix".
