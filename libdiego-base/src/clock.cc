@@ -15,6 +15,8 @@ Clock* Clock::Real() {
 // The one place in libdiego that reads the system clock.
 absl::Time SystemClock::Now() { return absl::Now(); }
 
+// The real clock really waits: this is what production timers block on.
+// Tests inject diego::fakes::FakeClock instead and never reach this.
 void SystemClock::Sleep(absl::Duration d) {
   if (d > absl::ZeroDuration()) {
     absl::SleepFor(d);
