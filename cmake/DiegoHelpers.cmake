@@ -33,22 +33,33 @@ function(diego_cc_library)
 endfunction()
 
 # diego_cc_test(NAME model_validation_test SRCS tests/validation_test.cc DEPS ...
-#               [LABELS ...] [WORKING_DIRECTORY dir])
+#               [LABELS ...] [SINGLE_PROCESS] [TIMEOUT seconds])
 # A GoogleTest binary whose cases ctest discovers one by one. The library's
-# src/ is on the include path so tests can reach private headers.
+# src/ is on the include path so tests can reach private headers. With
+# SINGLE_PROCESS the whole binary is one ctest case (one process), for suites
+# that share an expensive fixture such as a throwaway PostgreSQL server.
 function(diego_cc_test)
   if(NOT DIEGO_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SINGLE_PROCESS" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_include_directories(${ARG_NAME} PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}/src")
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   target_compile_options(${ARG_NAME} PRIVATE ${DIEGO_WARNINGS})
   target_compile_definitions(${ARG_NAME} PRIVATE
     DIEGO_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
-  gtest_discover_tests(${ARG_NAME} DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS "${ARG_NAME};${ARG_LABELS}")
+  if(ARG_SINGLE_PROCESS)
+    add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME})
+    if(NOT ARG_TIMEOUT)
+      set(ARG_TIMEOUT 900)
+    endif()
+    set_tests_properties(${ARG_NAME} PROPERTIES
+      LABELS "${ARG_NAME};${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+  else()
+    gtest_discover_tests(${ARG_NAME} DISCOVERY_TIMEOUT 60
+      PROPERTIES LABELS "${ARG_NAME};${ARG_LABELS}")
+  endif()
 endfunction()
 
 # diego_proto_sources(OUT var ROOT dir PROTOS a.proto b.proto ...)

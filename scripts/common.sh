@@ -12,6 +12,7 @@ DIEGO_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libabsl-dev libprotobuf-dev protobuf-compiler libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libpq-dev postgresql libssl-dev
 )
 
 diego_install_packages() {

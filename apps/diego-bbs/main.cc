@@ -1,0 +1,2 @@
+// Copyright 2026 The libdiego Authors.
+int main() { return 1; }

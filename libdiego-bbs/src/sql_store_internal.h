@@ -1,0 +1,70 @@
+// Copyright 2026 The libdiego Authors.
+//
+// Helpers shared by the SqlStore source files (not installed).
+//
+//   sql_store.cc              ctor, domains, cells, counts, the helpers below
+//                             marked [common]
+//   sql_store_tasks.cc        TaskStore
+//   sql_store_desired.cc      DesiredLrpStore
+//   sql_store_actual_rows.cc  the actual_lrps row helpers below [actual rows]
+//   sql_store_actual.cc       ActualLrpStore lifecycle calls
+//   sql_store_evacuation.cc   evacuation calls
+
+#ifndef DIEGO_BBS_SQL_STORE_INTERNAL_H_
+#define DIEGO_BBS_SQL_STORE_INTERNAL_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "diego/bbs/events.h"
+#include "diego/bbs/sql.h"
+#include "diego/bbs/store.h"
+#include "google/protobuf/message_lite.h"
+#include "diego/model/v1/actual_lrp.pb.h"
+
+namespace diego::bbs::internal {
+
+// [common] Parses a stored blob into `message`; a blob that does not parse is
+// kDataLoss "corrupt <what> row <id>: ...".
+absl::Status ParseStored(absl::string_view blob, google::protobuf::MessageLite& message,
+                         absl::string_view what, absl::string_view id);
+
+// [common] Registers an AfterCommit callback that publishes `events` to
+// `sink` (nothing when `events` is empty).
+void PublishAfterCommit(SqlTx& tx, EventSink* sink, std::vector<BbsEvent> events);
+
+// [actual rows] Column list / row decoding is private to the rows file.
+
+// Inserts `lrp` (its key, presence, state, instance key, since, tag, crash
+// count into columns; the whole message into `data`). A row already at that
+// (process_guid, index, presence) is kAlreadyExists.
+absl::Status InsertActualLrp(SqlTx& tx, const model::v1::ActualLRP& lrp);
+
+// Overwrites the row of `lrp`'s (process_guid, index, presence) if its stored
+// modification_tag_index is still `expected_tag_index`; otherwise
+// `SqlConflictError()`.
+absl::Status UpdateActualLrp(SqlTx& tx, const model::v1::ActualLRP& lrp,
+                             int64_t expected_tag_index);
+
+// Deletes that row; returns whether one was deleted.
+absl::StatusOr<bool> DeleteActualLrp(SqlTx& tx, absl::string_view process_guid, int32_t index,
+                                     model::v1::ActualLRP::Presence presence);
+
+// The row at (process_guid, index, presence), or nullopt.
+absl::StatusOr<std::optional<model::v1::ActualLRP>> ReadActualLrp(
+    SqlTx& tx, absl::string_view process_guid, int32_t index,
+    model::v1::ActualLRP::Presence presence);
+
+// Every row matching `filter`, ordered by (process_guid, index, presence).
+absl::StatusOr<std::vector<model::v1::ActualLRP>> ReadActualLrps(SqlTx& tx,
+                                                                  const ActualLrpFilter& filter);
+
+}  // namespace diego::bbs::internal
+
+#endif  // DIEGO_BBS_SQL_STORE_INTERNAL_H_
