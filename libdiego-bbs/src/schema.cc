@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "diego/base/status_macros.h"
@@ -100,10 +101,68 @@ absl::StatusOr<int64_t> ReadVersion(SqlTx& tx) {
   return version;
 }
 
+// PostgreSQL's CREATE TABLE IF NOT EXISTS can fail with a unique violation
+// when another session creates the same table at the same moment, so all
+// schema work there holds a session-level advisory lock ("diego" in ASCII).
+constexpr int64_t kSchemaLockKey = 0x646965676f;
+
+absl::Status WithSchemaLock(SqlTx& tx, absl::FunctionRef<absl::Status()> fn) {
+  if (tx.engine() != SqlEngine::kPostgres) return fn();
+  DIEGO_RETURN_IF_ERROR(tx.Exec("SELECT pg_advisory_lock(?)", {Int(kSchemaLockKey)}).status());
+  absl::Status status = fn();
+  absl::Status unlocked =
+      tx.Exec("SELECT pg_advisory_unlock(?)", {Int(kSchemaLockKey)}).status();
+  return status.ok() ? unlocked : status;
+}
+
 absl::Status NewerSchemaError(int64_t version) {
   return absl::FailedPreconditionError(absl::StrCat(
       "database schema version ", version, " is newer than this diego-bbs supports (",
       kCurrentSchemaVersion, "); run a newer diego-bbs or restore a matching backup"));
+}
+
+absl::Status MigrateLocked(SqlTx& tx) {
+  DIEGO_RETURN_IF_ERROR(tx.Exec(kCreateVersionTable).status());
+  const std::string blob(BlobType(tx.engine()));
+  for (const Migration& migration : Migrations()) {
+    // Each migration is one transaction that re-reads the version under
+    // the write lock, so two processes migrating at once apply it once.
+    DIEGO_RETURN_IF_ERROR(tx.Exec(tx.engine() == SqlEngine::kSqlite ? "BEGIN IMMEDIATE"
+                                                                     : "BEGIN")
+                              .status());
+    absl::Status status = [&]() -> absl::Status {
+      if (tx.engine() == SqlEngine::kPostgres) {
+        DIEGO_RETURN_IF_ERROR(
+            tx.Exec("LOCK TABLE diego_schema_version IN EXCLUSIVE MODE").status());
+      }
+      DIEGO_ASSIGN_OR_RETURN(int64_t version, ReadVersion(tx));
+      if (version > kCurrentSchemaVersion) return NewerSchemaError(version);
+      if (version >= migration.version) return absl::OkStatus();
+      for (const char* statement : migration.statements) {
+        const std::string sql = absl::StrReplaceAll(statement, {{"{BLOB}", blob}});
+        absl::StatusOr<int64_t> done = tx.Exec(sql);
+        if (!done.ok()) {
+          return absl::Status(done.status().code(),
+                              absl::StrCat("schema migration ", migration.version,
+                                           " failed: ", done.status().message()));
+        }
+      }
+      DIEGO_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO diego_schema_version (id, version) VALUES (1, ?)"
+                  " ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                  {Int(migration.version)})
+              .status());
+      return absl::OkStatus();
+    }();
+    if (!status.ok()) {
+      (void)tx.Exec("ROLLBACK");
+      return status;
+    }
+    DIEGO_RETURN_IF_ERROR(tx.Exec("COMMIT").status());
+  }
+  DIEGO_ASSIGN_OR_RETURN(int64_t version, ReadVersion(tx));
+  if (version > kCurrentSchemaVersion) return NewerSchemaError(version);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -111,56 +170,18 @@ absl::Status NewerSchemaError(int64_t version) {
 absl::StatusOr<int64_t> ReadSchemaVersion(SqlDatabase& db) {
   int64_t version = 0;
   DIEGO_RETURN_IF_ERROR(db.Exclusive([&](SqlTx& tx) -> absl::Status {
-    DIEGO_RETURN_IF_ERROR(tx.Exec(kCreateVersionTable).status());
-    DIEGO_ASSIGN_OR_RETURN(version, ReadVersion(tx));
-    return absl::OkStatus();
+    return WithSchemaLock(tx, [&]() -> absl::Status {
+      DIEGO_RETURN_IF_ERROR(tx.Exec(kCreateVersionTable).status());
+      DIEGO_ASSIGN_OR_RETURN(version, ReadVersion(tx));
+      return absl::OkStatus();
+    });
   }));
   return version;
 }
 
 absl::Status MigrateSchema(SqlDatabase& db) {
   return db.Exclusive([&](SqlTx& tx) -> absl::Status {
-    DIEGO_RETURN_IF_ERROR(tx.Exec(kCreateVersionTable).status());
-    const std::string blob(BlobType(tx.engine()));
-    for (const Migration& migration : Migrations()) {
-      // Each migration is one transaction that re-reads the version under
-      // the write lock, so two processes migrating at once apply it once.
-      DIEGO_RETURN_IF_ERROR(tx.Exec(tx.engine() == SqlEngine::kSqlite ? "BEGIN IMMEDIATE"
-                                                                       : "BEGIN")
-                                .status());
-      absl::Status status = [&]() -> absl::Status {
-        if (tx.engine() == SqlEngine::kPostgres) {
-          DIEGO_RETURN_IF_ERROR(
-              tx.Exec("LOCK TABLE diego_schema_version IN EXCLUSIVE MODE").status());
-        }
-        DIEGO_ASSIGN_OR_RETURN(int64_t version, ReadVersion(tx));
-        if (version > kCurrentSchemaVersion) return NewerSchemaError(version);
-        if (version >= migration.version) return absl::OkStatus();
-        for (const char* statement : migration.statements) {
-          const std::string sql = absl::StrReplaceAll(statement, {{"{BLOB}", blob}});
-          absl::StatusOr<int64_t> done = tx.Exec(sql);
-          if (!done.ok()) {
-            return absl::Status(done.status().code(),
-                                absl::StrCat("schema migration ", migration.version,
-                                             " failed: ", done.status().message()));
-          }
-        }
-        DIEGO_RETURN_IF_ERROR(
-            tx.Exec("INSERT INTO diego_schema_version (id, version) VALUES (1, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET version = excluded.version",
-                    {Int(migration.version)})
-                .status());
-        return absl::OkStatus();
-      }();
-      if (!status.ok()) {
-        (void)tx.Exec("ROLLBACK");
-        return status;
-      }
-      DIEGO_RETURN_IF_ERROR(tx.Exec("COMMIT").status());
-    }
-    DIEGO_ASSIGN_OR_RETURN(int64_t version, ReadVersion(tx));
-    if (version > kCurrentSchemaVersion) return NewerSchemaError(version);
-    return absl::OkStatus();
+    return WithSchemaLock(tx, [&]() { return MigrateLocked(tx); });
   });
 }
 

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "diego/bbs/events.h"
 #include "diego/bbs/sql.h"
 #include "diego/bbs/store.h"
@@ -46,6 +47,11 @@ void PublishAfterCommit(SqlTx& tx, EventSink* sink, std::vector<BbsEvent> events
 // (process_guid, index, presence) is kAlreadyExists.
 absl::Status InsertActualLrp(SqlTx& tx, const model::v1::ActualLRP& lrp);
 
+// `InsertActualLrp`, except that a row already there is `SqlConflictError()`:
+// a write that read no row and lost the race to another writer reruns
+// against the current rows.
+absl::Status InsertNewActualLrp(SqlTx& tx, const model::v1::ActualLRP& lrp);
+
 // Overwrites the row of `lrp`'s (process_guid, index, presence) if its stored
 // modification_tag_index is still `expected_tag_index`; otherwise
 // `SqlConflictError()`.
@@ -56,6 +62,12 @@ absl::Status UpdateActualLrp(SqlTx& tx, const model::v1::ActualLRP& lrp,
 absl::StatusOr<bool> DeleteActualLrp(SqlTx& tx, absl::string_view process_guid, int32_t index,
                                      model::v1::ActualLRP::Presence presence);
 
+// Deletes the row of `lrp`'s (process_guid, index, presence) if its stored
+// modification_tag_index is still `lrp`'s; otherwise (changed or already
+// gone) `SqlConflictError()`, so `Write()` reruns the caller against the
+// current rows.
+absl::Status DeleteActualLrpIfUnchanged(SqlTx& tx, const model::v1::ActualLRP& lrp);
+
 // The row at (process_guid, index, presence), or nullopt.
 absl::StatusOr<std::optional<model::v1::ActualLRP>> ReadActualLrp(
     SqlTx& tx, absl::string_view process_guid, int32_t index,
@@ -64,6 +76,40 @@ absl::StatusOr<std::optional<model::v1::ActualLRP>> ReadActualLrp(
 // Every row matching `filter`, ordered by (process_guid, index, presence).
 absl::StatusOr<std::vector<model::v1::ActualLRP>> ReadActualLrps(SqlTx& tx,
                                                                   const ActualLrpFilter& filter);
+
+// The rows of one (process_guid, index), at most one per presence.
+struct ActualLrpIndexRows {
+  std::optional<model::v1::ActualLRP> ordinary;
+  std::optional<model::v1::ActualLRP> evacuating;
+  std::optional<model::v1::ActualLRP> suspect;
+
+  bool empty() const { return !ordinary && !evacuating && !suspect; }
+  // The first of ordinary, evacuating, suspect whose instance key equals
+  // `instance_key`, or null (Diego's `lookupLRPInSlice`).
+  const model::v1::ActualLRP* WithInstanceKey(
+      const model::v1::ActualLRPInstanceKey& instance_key) const;
+};
+
+// Reads every presence of (process_guid, index) in one query. An empty
+// `process_guid` matches nothing.
+absl::StatusOr<ActualLrpIndexRows> ReadActualLrpIndexRows(SqlTx& tx,
+                                                          absl::string_view process_guid,
+                                                          int32_t index);
+
+// One stored row changing inside a write: `before` null = created, `after`
+// null = removed; `crashed` adds the actual_lrp_crashed event.
+struct ActualLrpRowChange {
+  const model::v1::ActualLRP* before = nullptr;
+  const model::v1::ActualLRP* after = nullptr;
+  bool crashed = false;
+};
+
+// The LRP-instance events of all `changes` of one write: each change's
+// `ActualLrpChangeEvents()`, then the whole list stably ordered as Diego's
+// event calculator orders one request's events (crash events first, then
+// events whose resulting LRP is RUNNING, then the rest).
+std::vector<BbsEvent> ActualLrpEvents(absl::Span<const ActualLrpRowChange> changes,
+                                      absl::string_view trace_id);
 
 }  // namespace diego::bbs::internal
 

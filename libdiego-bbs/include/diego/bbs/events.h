@@ -90,16 +90,22 @@ BbsEvent ActualLrpCrashedEvent(const model::v1::ActualLRP& before,
                                const model::v1::ActualLRP& after);
 
 // The LRP-instance events for one stored row changing from `before` to
-// `after` (either may be null for a create/remove), in Diego's order:
+// `after` (either may be null for a create/remove), as Diego's
+// ActualLRPEventCalculator computes them:
 //
-// - null -> row: created. row -> null: removed.
-// - instance guid differs (e.g. UNCLAIMED -> CLAIMED on a new cell, or an
-//   unclaim): removed(before) + created(after), not changed.
-// - otherwise: changed(before, after); nothing when before == after.
-// - `crashed` true: an `actual_lrp_crashed` event goes first.
+// - null -> row: created. row -> null: removed. before == after: nothing.
+// - after CRASHED: actual_lrp_crashed + changed (the changed event carries
+//   before's instance key, after's being empty).
+// - `crashed` and after not CRASHED (restarted at once, after UNCLAIMED):
+//   actual_lrp_crashed + created(after) + removed(before).
+// - after UNCLAIMED: changed if before was UNCLAIMED too (e.g. a placement
+//   error), else created(after) + removed(before) (unclaim, evacuation,
+//   restart of a CRASHED row): the instance lost its instance key.
+// - after CLAIMED or RUNNING: changed (also UNCLAIMED -> CLAIMED/RUNNING and
+//   a CLAIMED -> RUNNING with a new instance key, as in Diego).
 //
-// The list is then sorted as Diego's handler does: crashed first, then events
-// whose LRP is RUNNING, then the rest (stable).
+// The list is then sorted as Diego's handler does (stable): crashed first,
+// then created/changed events whose resulting LRP is RUNNING, then the rest.
 std::vector<BbsEvent> ActualLrpChangeEvents(const model::v1::ActualLRP* before,
                                             const model::v1::ActualLRP* after, bool crashed,
                                             absl::string_view trace_id);
@@ -127,8 +133,12 @@ class DiscardEventSink final : public EventSink {
 };
 
 class EventHub;
+namespace events_internal {
+struct HubState;  // The hub's subscriber list, shared with its subscriptions.
+}  // namespace events_internal
 
-// One subscriber. Destroying it unsubscribes.
+// One subscriber. Destroying it unsubscribes. It may outlive its hub (it is
+// then closed with kCancelled).
 class EventSubscription {
  public:
   ~EventSubscription();
@@ -148,16 +158,22 @@ class EventSubscription {
 
  private:
   friend class EventHub;
-  EventSubscription(EventHub* hub, EventStream stream, std::string cell_filter,
-                    size_t max_pending);
-  void Offer(const BbsEvent& event);  // Called by the hub.
+  EventSubscription(std::shared_ptr<events_internal::HubState> hub, EventStream stream,
+                    std::string cell_filter, size_t max_pending);
+  // Queues the events of a published batch that this subscriber takes
+  // (stream and cell filter). False when the subscription is (now) closed,
+  // e.g. because it overflowed. Called by the hub under its lock.
+  bool OfferBatch(const std::vector<std::shared_ptr<const BbsEvent>>& events);
+  // Closes with `status` (first close wins) and drops the queue.
+  void CloseLocked(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  EventHub* hub_;
+  const std::shared_ptr<events_internal::HubState> hub_;
   const EventStream stream_;
   const std::string cell_filter_;
   const size_t max_pending_;
   absl::Mutex mu_;
-  std::deque<BbsEvent> queue_ ABSL_GUARDED_BY(mu_);
+  // Events are shared with the other subscribers of the same Publish.
+  std::deque<std::shared_ptr<const BbsEvent>> queue_ ABSL_GUARDED_BY(mu_);
   absl::Status closed_ ABSL_GUARDED_BY(mu_);  // OK while open.
 };
 
@@ -167,8 +183,8 @@ class EventHub final : public EventSink {
   static constexpr size_t kDefaultMaxPending = 1024;
 
   explicit EventHub(size_t max_pending = kDefaultMaxPending);
-  // Closes every subscription (kCancelled). Subscriptions must not outlive
-  // the hub's destructor returning; they may be destroyed before.
+  // Closes every subscription (kCancelled). Subscriptions may be destroyed
+  // before or after the hub.
   ~EventHub() override;
 
   // Delivers each event to the subscribers of its stream whose cell filter
@@ -182,16 +198,13 @@ class EventHub final : public EventSink {
   // Current subscribers (for metrics).
   size_t subscriber_count();
 
-  // Closes every subscription with kCancelled (BBS shutdown).
+  // Closes every subscription with kCancelled (BBS shutdown). Later
+  // subscriptions start closed (kCancelled).
   void CloseAll();
 
  private:
-  friend class EventSubscription;
-  void Remove(EventSubscription* subscription);
-
   const size_t max_pending_;
-  absl::Mutex mu_;
-  std::vector<EventSubscription*> subscribers_ ABSL_GUARDED_BY(mu_);
+  const std::shared_ptr<events_internal::HubState> state_;
 };
 
 // -----------------------------------------------------------------------------
@@ -208,10 +221,18 @@ struct SseEvent {
   std::string data;  // Base64-decoded payload bytes.
 };
 
-// Incremental SSE parser: feed it bytes as they arrive (any split), take
-// complete events out. Handles LF and CRLF line ends, ":" comments, one
-// leading space after the colon, multiple data lines joined by "\n" before
-// base64 decoding. Bad base64 is kInvalidArgument from `Feed`.
+// Incremental SSE parser (go-sse's reader rules): feed it bytes as they
+// arrive (any split), take complete events out. Lines end with LF or CRLF; a
+// line starting with ":" is a comment; "field:value" and "field: value" (one
+// leading space stripped; a line without ":" is a field with an empty value);
+// `id`, `event` and `data` are kept, other fields ignored; several data lines
+// are joined with "\n" and base64-decoded (line breaks ignored, as Go's
+// decoder does). A blank line dispatches the event if it had any id/event/
+// data field (an event without data gets empty data). `id` and `type` do not
+// carry over to the next event.
+//
+// Bad base64 is kInvalidArgument from `Feed` (the first error of the call);
+// that event is dropped and the rest of the bytes are still parsed.
 class SseParser {
  public:
   absl::Status Feed(absl::string_view bytes);
@@ -219,10 +240,14 @@ class SseParser {
   std::vector<SseEvent> TakeEvents();
 
  private:
-  std::string line_;
-  SseEvent current_;
-  std::string data_;
-  bool has_data_ = false;
+  absl::Status ProcessLine(absl::string_view line);
+  absl::Status Dispatch();
+
+  std::string line_;       // The incomplete last line of the input so far.
+  SseEvent current_;       // id and type of the event being read.
+  std::string data_;       // Its data lines, joined.
+  bool has_data_ = false;  // A data line was read.
+  bool pending_ = false;   // An id/event/data line was read.
   std::vector<SseEvent> ready_;
 };
 

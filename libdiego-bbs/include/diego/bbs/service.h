@@ -28,9 +28,14 @@
 #ifndef DIEGO_BBS_SERVICE_H_
 #define DIEGO_BBS_SERVICE_H_
 
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "diego/auction/types.h"
 #include "diego/base/clock.h"
 #include "diego/base/logger.h"
 #include "diego/bbs/outbound.h"
@@ -182,6 +187,24 @@ class BbsService {
                                               const RequestContext& ctx);
 
  private:
+  // Follow-ups shared by the route files (service.cc). The void ones are best
+  // effort: failures are logged on `logger`, never returned.
+
+  // Sends one LRP start request; skipped when it has no indices.
+  void RequestLrpAuction(const auction::LrpStartRequest& request, const Logger& logger);
+  // Looks up the scheduling info of `process_guid` and auctions `index`.
+  void RequestLrpAuctionForIndex(absl::string_view process_guid, int32_t index,
+                                 const Logger& logger);
+  // Sends the task's start request.
+  void RequestTaskAuction(const model::v1::Task& task, const Logger& logger);
+  // The rep client of `cell_id`, via the cell's presence. Errors: the
+  // store's (`ErrResourceNotFound()` when the cell is gone) or the factory's.
+  absl::StatusOr<std::shared_ptr<RepClient>> RepClientForCell(absl::string_view cell_id);
+  // Asks the rep of `lrp`'s cell to stop it.
+  void StopInstance(const model::v1::ActualLRP& lrp, const Logger& logger);
+  // Hands `task` to `completions_` when it has a completion callback URL.
+  void SubmitCompletedTask(const model::v1::Task& task, const Logger& logger);
+
   BbsStore* const store_;
   AuctioneerClient* const auctioneer_;
   RepClientFactory* const reps_;

@@ -127,6 +127,15 @@ class SqlTx {
   // kAborted for a serialization failure or deadlock (the write is retried,
   // see `Write()`), kUnavailable when the connection is lost, kInternal for
   // anything else; the message carries the engine's error text and the SQL.
+  //
+  // After a statement fails with an engine error, every later statement of
+  // the same transaction (in `Write()`: of the same attempt) fails with
+  // kFailedPrecondition: PostgreSQL aborts a transaction on any error, and
+  // SQLite is made to behave the same. A write function that returns OK
+  // after one of its statements failed is rolled back and `Write()` returns
+  // that statement's error. So a write that must go on after a conflict uses
+  // `ON CONFLICT ... DO` (and the rows changed) instead of catching
+  // kAlreadyExists. `Exclusive()` (autocommit) is exempt.
   virtual absl::StatusOr<int64_t> Exec(absl::string_view sql,
                                        absl::Span<const SqlParam> params = {}) = 0;
 

@@ -9,6 +9,12 @@
 // `SqlDatabase::Write()` (group committed with concurrent calls); events are
 // published from `AfterCommit`, so they reach the sink in commit order.
 //
+// A stored row whose blob does not parse fails every call that reads it with
+// kDataLoss, "corrupt <what> row <id>: ..." (Diego's Deserialize); list reads
+// fail as a whole rather than skip the row. Cell presences whose JSON does not
+// parse are the exception: `Cells()` skips them (silently: the store has no
+// logger) and `CellById()` reports kDataLoss for one.
+//
 //   ASSERT_OK_AND_ASSIGN(auto db, SqlDatabase::Open("sqlite:///tmp/bbs.db"));
 //   ASSERT_OK(MigrateSchema(*db));
 //   EventHub hub;

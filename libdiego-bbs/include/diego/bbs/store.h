@@ -139,7 +139,12 @@ class TaskStore {
 // -----------------------------------------------------------------------------
 
 // Empty fields do not filter. `app_guids` matches process guids that start
-// with "<app_guid>" (Diego's process guid is "<app_guid>-<version>").
+// with "<app_guid>" (Diego's process guid is "<app_guid>-<version>"): any of
+// them, each as Diego's SQL `process_guid LIKE '<app_guid>%'`, i.e.
+// case-sensitive, with `%` and `_` in an app guid acting as wildcards and `\`
+// escaping the next character (on both engines). As in Diego, only
+// `DesiredLrps` applies `app_guids`; `DesiredLrpSchedulingInfos` filters on
+// `domain` and `process_guids`, `DesiredLrpRoutingInfos` on `process_guids`.
 struct DesiredLrpFilter {
   std::string domain;
   std::vector<std::string> process_guids;
