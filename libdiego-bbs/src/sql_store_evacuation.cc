@@ -6,9 +6,16 @@
 // (process_guid, index), decides as Diego's controller does, writes with
 // compare-and-set and publishes the instance events of what it changed.
 //
-// Where Diego's controller emits an event for a row it did not change (its
-// event calculator records a "removal" even when the delete matched nothing),
-// this store emits nothing: events are published only for committed changes.
+// Events are published only for committed changes, which differs from Diego
+// in two corners: where Diego's event calculator records a removal for a row
+// it did not delete, this store emits nothing; and when the evacuation dance
+// overwrites another instance's EVACUATING row (Diego emits nothing for that
+// instance), this store reports it removed.
+//
+// keep_container on errors is the caller's: Diego answers false for
+// EvacuateClaimed's ErrResourceNotFound (no row with that instance key) and
+// true for its other errors, true for every EvacuateRunning error, and false
+// for EvacuateStopped/EvacuateCrashed.
 
 #include <cstdint>
 #include <optional>

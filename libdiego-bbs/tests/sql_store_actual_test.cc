@@ -737,6 +737,26 @@ TEST_P(ActualStoreTest, CrashUsesConfiguredRestartPolicy) {
   EXPECT_EQ(result.after.state(), "CRASHED");
 }
 
+TEST_P(ActualStoreTest, CrashClaimedNeedsTheSameKey) {
+  const auto ik = Ik("ig-1", "cell-1");
+  ActualLRP claimed = Claimed("pg", 0, ik);
+  claimed.set_crash_count(3);
+  claimed.set_since(NowNanos());
+  Insert(claimed);
+  EXPECT_THAT(store_->CrashActualLrp(Key("pg", 0), Ik("ig-1", "cell-2"), "x", kTrace),
+              HasBbsType(Error::ActualLRPCannotBeCrashed));
+  EXPECT_THAT(sink_.Take(), IsEmpty());
+  ASSERT_OK_AND_ASSIGN(CrashLrpResult result,
+                       store_->CrashActualLrp(Key("pg", 0), ik, "failed to start", kTrace));
+  EXPECT_EQ(result.after.state(), "CRASHED");
+  EXPECT_EQ(result.after.crash_count(), 4);
+  EXPECT_FALSE(result.restart_immediately);
+  EXPECT_THAT(*Row("pg", 0), EqualsProto(result.after));
+  std::vector<BbsEvent> events = sink_.Take();
+  EXPECT_THAT(Types(events), ElementsAre("actual_lrp_crashed", "actual_lrp_instance_changed"));
+  ExpectEvents(events, {{&claimed, &result.after, true}});
+}
+
 TEST_P(ActualStoreTest, CrashRefusals) {
   EXPECT_THAT(store_->CrashActualLrp(Key("pg", 0), Ik("ig-1", "cell-1"), "x", kTrace),
               HasBbsType(Error::ResourceNotFound));
