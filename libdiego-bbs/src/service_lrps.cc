@@ -356,7 +356,10 @@ model::v1::ActualLRPLifecycleResponse BbsService::FailActualLrp(
   }
   absl::StatusOr<ActualLrpChange> change =
       store_->FailActualLrp(request.actual_lrp_key(), request.error_message(), ctx.trace_id);
-  if (!change.ok()) {
+  // Diego's controller answers success when the instance is gone (it may have
+  // been removed while the auction ran).
+  if (!change.ok() &&
+      !model::HasBbsErrorType(change.status(), model::v1::Error::ResourceNotFound)) {
     SetError(response, change.status());
   }
   return response;

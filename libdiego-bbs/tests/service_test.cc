@@ -600,6 +600,11 @@ TEST_F(ServiceTest, FailRecordsThePlacementError) {
   Claim("web", 0, "ig-0", "cell-1");
   ExpectError(service_->FailActualLrp(request, ctx_), Error::ActualLRPCannotBeFailed,
               "cannot fail actual LRP");
+
+  // An instance that is gone (removed while its auction ran) is not an error,
+  // as in Diego's controller.
+  *request.mutable_actual_lrp_key() = LrpKey("web", 7);
+  ExpectOk(service_->FailActualLrp(request, ctx_));
 }
 
 TEST_F(ServiceTest, RemoveDeletesOnlyTheMatchingInstance) {
