@@ -208,7 +208,7 @@ Env& GetEnv(SqlEngine engine, absl::string_view purpose) {
   static absl::Mutex mu;
   static auto* envs = new std::map<std::string, std::unique_ptr<Env>>();
   absl::MutexLock lock(&mu);
-  const std::string key = absl::StrCat(SqlEngineName(engine), "-", purpose);
+  const std::string key = absl::StrCat(SqlEngineName(engine), "_", purpose);
   auto& env = (*envs)[key];
   if (env == nullptr) {
     env = std::make_unique<Env>(engine, key);
@@ -275,7 +275,8 @@ void BM_PointRead(benchmark::State& state, SqlEngine engine) {
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["found_per_read"] =
-      benchmark::Counter(static_cast<double>(found) / static_cast<double>(state.iterations()));
+      benchmark::Counter(static_cast<double>(found) / static_cast<double>(state.iterations()),
+                         benchmark::Counter::kAvgThreads);
 }
 
 void BM_CellFetch(benchmark::State& state, SqlEngine engine) {

@@ -125,6 +125,7 @@ absl::StatusOr<std::unique_ptr<HttpCellClient>> HttpCellClient::Create(
   auto client = std::make_unique<httplib::Client>(parsed->host, parsed->port);
   // Diego's rep client reuses connections (Go's http.Transport keep-alive).
   client->set_keep_alive(true);
+  client->set_tcp_nodelay(true);
   const int64_t micros = absl::ToInt64Microseconds(options.timeout);
   const time_t sec = static_cast<time_t>(micros / 1000000);
   const time_t usec = static_cast<time_t>(micros % 1000000);

@@ -678,6 +678,9 @@ absl::Status BbsServer::Impl::Start() {
   const time_t timeout = WholeSeconds(options.request_timeout);
   api->set_read_timeout(timeout, 0);
   api->set_write_timeout(timeout, 0);
+  // Without TCP_NODELAY a response written in more than one send (headers,
+  // then a large body) waits for the peer's delayed ACK: ~40 ms per request.
+  api->set_tcp_nodelay(true);
   api->set_keep_alive_timeout(WholeSeconds(options.keep_alive_timeout));
   api->set_keep_alive_max_count(1000000);
   api->set_payload_max_length(options.max_request_bytes);
@@ -739,6 +742,7 @@ absl::Status BbsServer::Impl::Start() {
     health->new_task_queue = [] { return new httplib::ThreadPool(kHealthWorkerThreads); };
     health->set_read_timeout(timeout, 0);
     health->set_write_timeout(timeout, 0);
+    health->set_tcp_nodelay(true);
     health->set_keep_alive_timeout(1);
     health->Get("/ping", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
     if (metrics != nullptr) {
