@@ -377,6 +377,7 @@ void BM_ApiOfferedLoad(benchmark::State& state, SqlEngine engine) {
           const absl::Time scheduled = first + gap * n;
           if (scheduled >= begin + kRun) break;
           const absl::Time now = absl::Now();
+          // Open loop: wait (really) for the request's scheduled send time.
           if (scheduled > now) absl::SleepFor(scheduled - now);
           if (!ApiTransition(client, 32 + t, n).ok()) failures.fetch_add(1);
           latencies[t].push_back(absl::ToDoubleMilliseconds(absl::Now() - scheduled));
