@@ -475,6 +475,17 @@ absl::StatusOr<std::shared_ptr<RepClient>> HttpRepClientFactory::ForCell(
     return absl::Status(client.status().code(),
                         absl::StrCat("cell '", cell.cell_id(), "': ", client.status().message()));
   }
+  if (impl_->clients.size() >= kMaxCachedClients) {
+    // Dropped clients close their idle connections; one still in use lives
+    // on with its holder.
+    for (auto it = impl_->clients.begin(); it != impl_->clients.end();) {
+      if (it->second.use_count() == 1) {
+        impl_->clients.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
   std::shared_ptr<RepClient> shared(std::move(*client));
   impl_->clients.emplace(url, shared);
   return shared;

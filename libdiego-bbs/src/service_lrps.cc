@@ -45,6 +45,15 @@ void SetError(Response& response, const absl::Status& status) {
   *response.mutable_error() = model::ToBbsError(status);
 }
 
+// `instances` over the service's `max_instances` (0 = no limit): Diego's
+// validation message for the field.
+absl::Status CheckInstanceLimit(int32_t instances, int32_t max_instances) {
+  if (max_instances > 0 && instances > max_instances) {
+    return model::BbsError(model::v1::Error::InvalidRequest, "Invalid field: instances");
+  }
+  return absl::OkStatus();
+}
+
 // Diego's `DesiredLRPUpdate.IsRoutesGroupUpdated(before.Routes, group)`: an
 // update without routes changes nothing; otherwise the group changed unless
 // both have it with identical bytes (note: both lacking it counts as a
@@ -707,6 +716,12 @@ model::v1::DesiredLRPLifecycleResponse BbsService::DesireDesiredLrp(
     SetError(response, valid);
     return response;
   }
+  if (absl::Status limit =
+          CheckInstanceLimit(request.desired_lrp().instances(), options_.max_instances);
+      !limit.ok()) {
+    SetError(response, limit);
+    return response;
+  }
   absl::StatusOr<DesireLrpResult> result = store_->DesireLrp(request.desired_lrp(), ctx.trace_id);
   if (!result.ok()) {
     SetError(response, result.status());
@@ -724,6 +739,14 @@ model::v1::DesiredLRPLifecycleResponse BbsService::UpdateDesiredLrp(
   if (absl::Status valid = model::ValidateUpdateDesiredLrpRequest(request); !valid.ok()) {
     SetError(response, valid);
     return response;
+  }
+  if (request.update().has_instances()) {
+    if (absl::Status limit =
+            CheckInstanceLimit(request.update().instances(), options_.max_instances);
+        !limit.ok()) {
+      SetError(response, limit);
+      return response;
+    }
   }
   const DesiredLRPUpdate& update = request.update();
   absl::StatusOr<UpdateLrpResult> result =

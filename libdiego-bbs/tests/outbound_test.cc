@@ -446,6 +446,33 @@ TEST(HttpRepClientFactoryTest, CachesOneClientPerUrl) {
   EXPECT_THAT(server.requests(), SizeIs(2));
 }
 
+TEST(HttpRepClientFactoryTest, DropsUnheldClientsWhenTheCacheIsFull) {
+  HttpRepClientFactory factory(FastOptions());
+  auto cell = [](size_t i) {
+    v1::CellPresence presence;
+    presence.set_cell_id(absl::StrCat("cell-", i));
+    presence.set_rep_url(absl::StrCat("http://rep-", i, ".example:1800"));
+    return presence;
+  };
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<RepClient> held, factory.ForCell(cell(0)));
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<RepClient> first, factory.ForCell(cell(1)));
+  const std::weak_ptr<RepClient> cached_only = first;
+  first.reset();
+  for (size_t i = 2; i < HttpRepClientFactory::kMaxCachedClients; ++i) {
+    ASSERT_OK(factory.ForCell(cell(i)).status());
+  }
+  // Cached while the cache has room.
+  EXPECT_FALSE(cached_only.expired());
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<RepClient> again, factory.ForCell(cell(0)));
+  EXPECT_EQ(again.get(), held.get());
+  again.reset();
+  // One more URL: the unheld clients go, the held one stays.
+  ASSERT_OK(factory.ForCell(cell(HttpRepClientFactory::kMaxCachedClients)).status());
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<RepClient> held_again, factory.ForCell(cell(0)));
+  EXPECT_EQ(held_again.get(), held.get());
+  EXPECT_TRUE(cached_only.expired());
+}
+
 TEST(HttpRepClientFactoryTest, FallsBackToRepAddress) {
   RecordingServer server;
   HttpRepClientFactory factory(FastOptions());

@@ -1064,6 +1064,52 @@ TEST_F(ServiceTest, UpdateRefusesBadRequestsAndUnknownLrps) {
               "the requested resource could not be found");
 }
 
+TEST_F(ServiceTest, DesireAndUpdateRefuseInstancesOverTheLimit) {
+  BbsService::Options options;
+  options.max_instances = 5;
+  BbsService service(store_.get(), &auctioneer_, &reps_, nullptr, *log_.logger(), options);
+
+  // A huge count is refused before anything is written.
+  model::v1::DesireLRPRequest desire;
+  *desire.mutable_desired_lrp() = NewLrp("web", 2000000000);
+  ExpectError(service.DesireDesiredLrp(desire, ctx_), Error::InvalidRequest,
+              "Invalid field: instances");
+  *desire.mutable_desired_lrp() = NewLrp("web", 6);
+  ExpectError(service.DesireDesiredLrp(desire, ctx_), Error::InvalidRequest,
+              "Invalid field: instances");
+  EXPECT_THAT(Actuals("web"), IsEmpty());
+
+  *desire.mutable_desired_lrp() = NewLrp("web", 5);
+  ExpectOk(service.DesireDesiredLrp(desire, ctx_));
+  EXPECT_THAT(Actuals("web"), SizeIs(5));
+
+  model::v1::UpdateDesiredLRPRequest update;
+  update.set_process_guid("web");
+  update.mutable_update()->set_instances(2000000000);
+  ExpectError(service.UpdateDesiredLrp(update, ctx_), Error::InvalidRequest,
+              "Invalid field: instances");
+  EXPECT_THAT(Actuals("web"), SizeIs(5));
+  // An update without instances is not affected by the limit.
+  update.mutable_update()->clear_instances();
+  update.mutable_update()->set_annotation("note");
+  ExpectOk(service.UpdateDesiredLrp(update, ctx_));
+}
+
+TEST_F(ServiceTest, InstanceLimitDefaultsToOneHundredThousandAndZeroDisablesIt) {
+  EXPECT_EQ(BbsService::Options().max_instances, 100000);
+  model::v1::DesireLRPRequest desire;
+  *desire.mutable_desired_lrp() = NewLrp("web", 100001);
+  ExpectError(service_->DesireDesiredLrp(desire, ctx_), Error::InvalidRequest,
+              "Invalid field: instances");
+
+  BbsService::Options options;
+  options.max_instances = 0;
+  BbsService unlimited(store_.get(), &auctioneer_, &reps_, nullptr, *log_.logger(), options);
+  *desire.mutable_desired_lrp() = NewLrp("web", 7);
+  ExpectOk(unlimited.DesireDesiredLrp(desire, ctx_));
+  EXPECT_THAT(Actuals("web"), SizeIs(7));
+}
+
 TEST_F(ServiceTest, RemoveStopsTheRunningInstances) {
   AddCell("cell-1");
   Desire(NewLrp("web", 3));

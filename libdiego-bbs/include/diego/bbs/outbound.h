@@ -25,6 +25,7 @@
 #ifndef DIEGO_BBS_OUTBOUND_H_
 #define DIEGO_BBS_OUTBOUND_H_
 
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
@@ -128,9 +129,14 @@ class HttpRepClient final : public RepClient {
   std::unique_ptr<Impl> impl_;
 };
 
-// Caches one HttpRepClient per rep URL.
+// Caches one HttpRepClient per rep URL. The cache holds at most
+// `kMaxCachedClients` URLs: when a new URL would exceed it, clients no caller
+// still holds are dropped (with their idle connections), so cells that come
+// and go do not accumulate clients and sockets.
 class HttpRepClientFactory final : public RepClientFactory {
  public:
+  static constexpr size_t kMaxCachedClients = 1024;
+
   explicit HttpRepClientFactory(HttpClientOptions options);
   ~HttpRepClientFactory() override;
   absl::StatusOr<std::shared_ptr<RepClient>> ForCell(

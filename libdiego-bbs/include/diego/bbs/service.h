@@ -84,6 +84,12 @@ class BbsService {
   struct Options {
     // Restart policy and retries live in the store; these are the service's.
     int retire_attempts = 5;  // Diego's retire retry count.
+    // Upper bound on a desired LRP's `instances` (not in Diego, which only
+    // refuses negative counts): DesireDesiredLRP / UpdateDesireLRP above it
+    // are InvalidRequest "Invalid field: instances", rather than creating
+    // that many actual-LRP rows (and events) in one write transaction that
+    // holds the single writer. 0 = no limit.
+    int32_t max_instances = 100000;
   };
 
   // Every pointer must outlive the service. `completions` may be null.
