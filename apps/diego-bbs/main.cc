@@ -67,6 +67,9 @@ ABSL_FLAG(std::string, rep_client_cert, "", "PEM client certificate presented to
 ABSL_FLAG(std::string, rep_client_key, "", "PEM key of rep_client_cert.");
 ABSL_FLAG(absl::Duration, communication_timeout, absl::Seconds(10),
           "Timeout of every call to the auctioneer and reps (Diego's communication_timeout).");
+ABSL_FLAG(int, max_instances, 100000,
+          "Most instances one DesiredLRP may have; a desire or update asking for more is "
+          "refused (InvalidRequest, instances). 0 = no limit (Diego's behaviour).");
 ABSL_FLAG(int, max_task_retries, diego::model::kDefaultMaxTaskRetries,
           "How often a rejected task is re-auctioned before it fails (Diego's "
           "max_task_retries).");
@@ -115,6 +118,9 @@ int Run() {
   if (!level.ok()) return Fail("--log_level", level.status());
   if (absl::GetFlag(FLAGS_max_request_bytes) <= 0) {
     return Fail("--max_request_bytes", absl::InvalidArgumentError("must be positive"));
+  }
+  if (absl::GetFlag(FLAGS_max_instances) < 0) {
+    return Fail("--max_instances", absl::InvalidArgumentError("must not be negative"));
   }
   if (absl::GetFlag(FLAGS_max_task_retries) < 0) {
     return Fail("--max_task_retries", absl::InvalidArgumentError("must not be negative"));
@@ -177,8 +183,10 @@ int Run() {
   diego::bbs::HttpRepClientFactory reps(ClientOptions(absl::GetFlag(FLAGS_rep_ca_cert),
                                                       absl::GetFlag(FLAGS_rep_client_cert),
                                                       absl::GetFlag(FLAGS_rep_client_key)));
+  diego::bbs::BbsService::Options service_options;
+  service_options.max_instances = absl::GetFlag(FLAGS_max_instances);
   diego::bbs::BbsService service(&store, auctioneer->get(), &reps, nullptr, logger,
-                                 diego::bbs::BbsService::Options());
+                                 service_options);
   diego::bbs::Metrics metrics;
   diego::bbs::AddBbsStoreCollector(metrics, &store, &hub);
 
