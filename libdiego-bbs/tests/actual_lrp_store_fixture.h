@@ -32,6 +32,7 @@
 #include "diego/model/v1/desired_lrp.pb.h"
 #include "diego/model/v1/events.pb.h"
 #include "diego/testing/fake_clock.h"
+#include "diego/testing/recording_event_sink.h"
 #include "diego/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -54,24 +55,7 @@ using model::v1::Error;
 
 constexpr char kTrace[] = "trace-1234";
 
-class RecordingSink final : public EventSink {
- public:
-  void Publish(std::vector<BbsEvent> events) override {
-    absl::MutexLock lock(&mu_);
-    ++batches_;
-    for (BbsEvent& e : events) events_.push_back(std::move(e));
-  }
-  std::vector<BbsEvent> Take() {
-    absl::MutexLock lock(&mu_);
-    batches_ = 0;
-    return std::exchange(events_, {});
-  }
-
- private:
-  absl::Mutex mu_;
-  int batches_ = 0;
-  std::vector<BbsEvent> events_;
-};
+using RecordingSink = ::diego::fakes::RecordingEventSink;
 
 std::vector<std::string> Types(const std::vector<BbsEvent>& events) {
   std::vector<std::string> types;

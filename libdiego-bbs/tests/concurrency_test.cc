@@ -31,6 +31,7 @@
 #include "diego/model/v1/actual_lrp.pb.h"
 #include "diego/model/v1/events.pb.h"
 #include "diego/testing/fake_clock.h"
+#include "diego/testing/recording_event_sink.h"
 #include "diego/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -44,27 +45,7 @@ using ::diego::fakes::FakeClock;
 using model::v1::ActualLRP;
 using model::v1::Error;
 
-class RecordingSink final : public EventSink {
- public:
-  void Publish(std::vector<BbsEvent> events) override {
-    absl::MutexLock lock(&mu_);
-    ++batches_;
-    for (BbsEvent& e : events) events_.push_back(std::move(e));
-  }
-  int batches() {
-    absl::MutexLock lock(&mu_);
-    return batches_;
-  }
-  std::vector<BbsEvent> events() {
-    absl::MutexLock lock(&mu_);
-    return events_;
-  }
-
- private:
-  absl::Mutex mu_;
-  int batches_ = 0;
-  std::vector<BbsEvent> events_;
-};
+using RecordingSink = ::diego::fakes::RecordingEventSink;
 
 model::v1::ActualLRPKey Key(absl::string_view guid, int32_t index) {
   model::v1::ActualLRPKey key;

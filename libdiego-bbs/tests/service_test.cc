@@ -22,6 +22,7 @@
 #include "diego/model/v1/events.pb.h"
 #include "diego/testing/fake_auctioneer_client.h"
 #include "diego/testing/fake_clock.h"
+#include "diego/testing/recording_event_sink.h"
 #include "diego/testing/fake_rep_client.h"
 #include "diego/testing/status_matchers.h"
 #include "diego/testing/test_logger.h"
@@ -176,23 +177,7 @@ class RecordingCompletions final : public TaskCompletionHandler {
   std::vector<Task> tasks_ ABSL_GUARDED_BY(mu_);
 };
 
-class RecordingSink final : public EventSink {
- public:
-  void Publish(std::vector<BbsEvent> events) override {
-    absl::MutexLock lock(&mu_);
-    for (BbsEvent& event : events) {
-      events_.push_back(std::move(event));
-    }
-  }
-  std::vector<BbsEvent> events() {
-    absl::MutexLock lock(&mu_);
-    return events_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<BbsEvent> events_ ABSL_GUARDED_BY(mu_);
-};
+using RecordingSink = ::diego::fakes::RecordingEventSink;
 
 class ServiceTest : public ::testing::Test {
  protected:

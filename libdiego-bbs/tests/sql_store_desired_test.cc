@@ -30,6 +30,7 @@
 #include "diego/model/v1/task.pb.h"
 #include "diego/model/wire.h"
 #include "diego/testing/fake_clock.h"
+#include "diego/testing/recording_event_sink.h"
 #include "diego/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -71,21 +72,7 @@ MATCHER_P(EqualsProto, expected, "") {
   return true;
 }
 
-class RecordingSink final : public EventSink {
- public:
-  void Publish(std::vector<BbsEvent> events) override {
-    absl::MutexLock lock(&mu_);
-    for (BbsEvent& event : events) events_.push_back(std::move(event));
-  }
-  std::vector<BbsEvent> Take() {
-    absl::MutexLock lock(&mu_);
-    return std::exchange(events_, {});
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<BbsEvent> events_ ABSL_GUARDED_BY(mu_);
-};
+using RecordingSink = ::diego::fakes::RecordingEventSink;
 
 template <typename T>
 T Decode(const BbsEvent& event) {
