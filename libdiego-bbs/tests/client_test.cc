@@ -1228,6 +1228,9 @@ TEST_F(BbsClientTest, CloseUnblocksNext) {
   source->Close();  // Idempotent.
   source.reset();   // Joins the reader thread while the server still holds the stream.
   hold.Notify();
+  // The stream handler may still be waiting on `hold`: stop the server (joining
+  // it) before `hold` goes out of scope.
+  server_.Stop();
 }
 
 TEST_F(BbsClientTest, DestroyingAnOpenSourceEndsIt) {
@@ -1240,6 +1243,9 @@ TEST_F(BbsClientTest, DestroyingAnOpenSourceEndsIt) {
   EXPECT_EQ(first.type, "task_created");
   source.reset();
   hold.Notify();
+  // The stream handler may still be waiting on `hold`: stop the server (joining
+  // it) before `hold` goes out of scope.
+  server_.Stop();
 }
 
 TEST_F(BbsClientTest, SubscribeToAMissingRouteFails) {
