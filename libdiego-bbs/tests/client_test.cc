@@ -887,6 +887,7 @@ TEST_F(BbsClientTest, SlowServerIsTimeout) {
   ASSERT_OK_AND_ASSIGN(auto client, BbsClient::Create(server_.url(), options));
   const absl::Status status = client->ClaimActualLrp("pg-1", 0, InstanceKey("ig-1"));
   release.Notify();
+  server_.Stop();  // Joins the handler before `release` goes out of scope.
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("timed out")));
   EXPECT_TRUE(model::HasBbsErrorType(status, v1::Error::Timeout));
 }

@@ -234,6 +234,7 @@ TEST(HttpAuctioneerClientTest, SlowServerTimesOut) {
   ASSERT_OK_AND_ASSIGN(auto client, HttpAuctioneerClient::Create(server.url(), options));
   const absl::Status status = client->RequestLrpAuctions({SampleLrpStart("pg-1")});
   release.Notify();
+  server.Stop();  // Joins the handler before `release` goes out of scope.
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("timed out")));
 }
 
@@ -408,6 +409,7 @@ TEST(HttpRepClientTest, SlowRepTimesOut) {
   ASSERT_OK_AND_ASSIGN(auto rep, HttpRepClient::Create(server.url(), options));
   const absl::Status status = rep->StopLrpInstance(Key("pg-1", 0), InstanceKey("ig-1"));
   release.Notify();
+  server.Stop();  // Joins the handler before `release` goes out of scope.
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("timed out")));
 }
 
