@@ -492,6 +492,18 @@ model::v1::RemoveEvacuatingActualLRPResponse BbsService::RemoveEvacuatingActualL
   return response;
 }
 
+void BbsService::ApplyEvacuationResult(const EvacuationResult& result,
+                                       const model::v1::ActualLRPKey& key,
+                                       absl::string_view session,
+                                       model::v1::EvacuationResponse& response) {
+  response.set_keep_container(result.keep_container);
+  if (result.auction) {
+    RequestLrpAuctionForIndex(
+        key.process_guid(), key.index(),
+        logger_.Session(session, {{"process_guid", key.process_guid()}, {"index", key.index()}}));
+  }
+}
+
 model::v1::EvacuationResponse BbsService::EvacuateClaimedActualLrp(
     const model::v1::EvacuateClaimedActualLRPRequest& request, const RequestContext& ctx) {
   model::v1::EvacuationResponse response;
@@ -511,13 +523,7 @@ model::v1::EvacuationResponse BbsService::EvacuateClaimedActualLrp(
     response.set_keep_container(!absl::IsNotFound(result.status()));
     return response;
   }
-  response.set_keep_container(result->keep_container);
-  if (result->auction) {
-    RequestLrpAuctionForIndex(
-        key.process_guid(), key.index(),
-        logger_.Session("evacuate-claimed-actual-lrp",
-                        {{"process_guid", key.process_guid()}, {"index", key.index()}}));
-  }
+  ApplyEvacuationResult(*result, key, "evacuate-claimed-actual-lrp", response);
   return response;
 }
 
@@ -535,13 +541,7 @@ model::v1::EvacuationResponse BbsService::EvacuateCrashedActualLrp(
     SetError(response, result.status());
     return response;
   }
-  response.set_keep_container(result->keep_container);
-  if (result->auction) {
-    RequestLrpAuctionForIndex(
-        key.process_guid(), key.index(),
-        logger_.Session("evacuate-crashed-actual-lrp",
-                        {{"process_guid", key.process_guid()}, {"index", key.index()}}));
-  }
+  ApplyEvacuationResult(*result, key, "evacuate-crashed-actual-lrp", response);
   return response;
 }
 
@@ -559,13 +559,7 @@ model::v1::EvacuationResponse BbsService::EvacuateStoppedActualLrp(
     SetError(response, result.status());
     return response;
   }
-  response.set_keep_container(result->keep_container);
-  if (result->auction) {
-    RequestLrpAuctionForIndex(
-        key.process_guid(), key.index(),
-        logger_.Session("evacuate-stopped-actual-lrp",
-                        {{"process_guid", key.process_guid()}, {"index", key.index()}}));
-  }
+  ApplyEvacuationResult(*result, key, "evacuate-stopped-actual-lrp", response);
   return response;
 }
 
@@ -601,13 +595,7 @@ model::v1::EvacuationResponse BbsService::EvacuateRunningActualLrp(
     SetError(response, result.status());
     return response;
   }
-  response.set_keep_container(result->keep_container);
-  if (result->auction) {
-    RequestLrpAuctionForIndex(
-        params.key.process_guid(), params.key.index(),
-        logger_.Session("evacuate-running-actual-lrp", {{"process_guid", params.key.process_guid()},
-                                                        {"index", params.key.index()}}));
-  }
+  ApplyEvacuationResult(*result, params.key, "evacuate-running-actual-lrp", response);
   return response;
 }
 

@@ -199,6 +199,10 @@ class BbsService {
   // Sends one LRP start request; skipped when it has no indices.
   void RequestLrpAuction(const auction::LrpStartRequest& request, const Logger& logger);
   // Looks up the scheduling info of `process_guid` and auctions `index`.
+  // Copies `result.keep_container` into `response` and auctions `key`'s index
+  // when the store unclaimed it; `session` names the log session.
+  void ApplyEvacuationResult(const EvacuationResult& result, const model::v1::ActualLRPKey& key,
+                             absl::string_view session, model::v1::EvacuationResponse& response);
   void RequestLrpAuctionForIndex(absl::string_view process_guid, int32_t index,
                                  const Logger& logger);
   // Sends the task's start request.
