@@ -36,6 +36,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "store_event_matchers.h"
 #include "test_databases.h"
 
 // The full-LRP fixture sets the fields the protos mark deprecated.
@@ -57,29 +58,9 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
-MATCHER_P(EqualsProto, expected, "") {
-  auto a = arg;
-  auto b = expected;
-  model::SetNonNullableFields(&a);
-  model::SetNonNullableFields(&b);
-  google::protobuf::util::MessageDifferencer differencer;
-  std::string diff;
-  differencer.ReportDifferencesToString(&diff);
-  if (!differencer.Compare(a, b)) {
-    *result_listener << "differs: " << diff;
-    return false;
-  }
-  return true;
-}
 
 using RecordingSink = ::diego::fakes::RecordingEventSink;
 
-template <typename T>
-T Decode(const BbsEvent& event) {
-  T message;
-  EXPECT_OK(model::ParseFromWire(event.payload, &message));
-  return message;
-}
 
 std::vector<std::string> Types(const std::vector<BbsEvent>& events) {
   std::vector<std::string> types;

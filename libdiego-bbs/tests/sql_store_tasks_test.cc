@@ -27,6 +27,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "store_event_matchers.h"
 #include "test_databases.h"
 
 namespace diego::bbs {
@@ -41,32 +42,10 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
-// Protobuf equality after making gogo's non-nullable sub-messages present on
-// both sides (event payloads are parsed with them present).
-MATCHER_P(EqualsProto, expected, "") {
-  auto a = arg;
-  auto b = expected;
-  model::SetNonNullableFields(&a);
-  model::SetNonNullableFields(&b);
-  google::protobuf::util::MessageDifferencer differencer;
-  std::string diff;
-  differencer.ReportDifferencesToString(&diff);
-  if (!differencer.Compare(a, b)) {
-    *result_listener << "differs: " << diff;
-    return false;
-  }
-  return true;
-}
 
 // Collects every published event, in order.
 using RecordingSink = ::diego::fakes::RecordingEventSink;
 
-template <typename T>
-T Decode(const BbsEvent& event) {
-  T message;
-  EXPECT_OK(model::ParseFromWire(event.payload, &message));
-  return message;
-}
 
 bool HasType(const absl::Status& status, Error::Type type) {
   return model::HasBbsErrorType(status, type);
