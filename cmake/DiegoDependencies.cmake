@@ -37,4 +37,9 @@ macro(diego_find_dependencies)
   if(NOT TARGET PkgConfig::openssl)
     pkg_check_modules(openssl REQUIRED IMPORTED_TARGET GLOBAL openssl)
   endif()
+  # Locket speaks gRPC (wire-compatible with Diego's Locket); Debian's
+  # libgrpc++-dev has only pkg-config files.
+  if(NOT TARGET PkgConfig::grpcpp)
+    pkg_check_modules(grpcpp REQUIRED IMPORTED_TARGET GLOBAL grpc++)
+  endif()
 endmacro()

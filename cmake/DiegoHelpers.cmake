@@ -88,3 +88,37 @@ function(diego_proto_sources)
   endforeach()
   set(${ARG_OUT} ${_outs} PARENT_SCOPE)
 endfunction()
+
+# diego_grpc_sources(OUT var ROOT dir IMPORT_ROOTS dirs... PROTOS a.proto ...)
+# Like diego_proto_sources, for protos that declare gRPC services: writes
+# <gen>/<stem>.pb.{h,cc} and <gen>/<stem>.grpc.pb.{h,cc} with protoc's
+# grpc_cpp_plugin (Debian's protobuf-compiler-grpc). IMPORT_ROOTS are extra
+# -I roots for imported .proto files (their .pb.cc must come from elsewhere).
+function(diego_grpc_sources)
+  cmake_parse_arguments(ARG "" "OUT;ROOT" "PROTOS;IMPORT_ROOTS" ${ARGN})
+  find_program(DIEGO_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+  set(_gen "${CMAKE_CURRENT_BINARY_DIR}/gen")
+  file(MAKE_DIRECTORY "${_gen}")
+  set(_includes -I "${ARG_ROOT}")
+  foreach(_r ${ARG_IMPORT_ROOTS})
+    list(APPEND _includes -I "${_r}")
+  endforeach()
+  set(_outs)
+  foreach(_p ${ARG_PROTOS})
+    get_filename_component(_abs "${_p}" ABSOLUTE)
+    file(RELATIVE_PATH _rel "${ARG_ROOT}" "${_abs}")
+    string(REGEX REPLACE "\\.proto$" "" _stem "${_rel}")
+    set(_files "${_gen}/${_stem}.pb.cc" "${_gen}/${_stem}.pb.h"
+               "${_gen}/${_stem}.grpc.pb.cc" "${_gen}/${_stem}.grpc.pb.h")
+    add_custom_command(
+      OUTPUT ${_files}
+      COMMAND protobuf::protoc --cpp_out "${_gen}" --grpc_out "${_gen}"
+              "--plugin=protoc-gen-grpc=${DIEGO_GRPC_CPP_PLUGIN}"
+              ${_includes} -I "${Protobuf_INCLUDE_DIR}" "${_abs}"
+      DEPENDS "${_abs}" protobuf::protoc
+      COMMENT "protoc (grpc) ${_rel}"
+      VERBATIM)
+    list(APPEND _outs ${_files})
+  endforeach()
+  set(${ARG_OUT} ${_outs} PARENT_SCOPE)
+endfunction()

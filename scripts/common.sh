@@ -13,6 +13,7 @@ DIEGO_PACKAGES=(
   libabsl-dev libprotobuf-dev protobuf-compiler libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libpq-dev postgresql libssl-dev
+  libgrpc++-dev protobuf-compiler-grpc
 )
 
 diego_install_packages() {

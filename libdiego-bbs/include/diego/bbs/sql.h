@@ -176,6 +176,13 @@ class SqlDatabase {
     absl::Duration busy_timeout = absl::Seconds(10);
     // SQLite: create the file (and nothing else) if it does not exist.
     bool create_if_missing = true;
+    // Fencing: when set, runs on the writer inside every batch's transaction
+    // after the batch's writes and before COMMIT. If it fails, the batch is
+    // rolled back and every `Write()` of the batch returns its status
+    // (AfterCommit callbacks are dropped); nothing is retried. Used by an
+    // active/standby BBS to refuse writes once it may have lost its lock
+    // (diego/locket/fence.h). Not run for `Exclusive()` or `Read()`.
+    std::function<absl::Status(SqlTx&)> before_commit;
   };
 
   virtual ~SqlDatabase() = default;

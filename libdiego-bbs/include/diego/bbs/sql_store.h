@@ -141,6 +141,12 @@ class SqlStore final : public BbsStore {
   absl::StatusOr<std::vector<model::v1::CellPresence>> Cells() override;
   absl::StatusOr<model::v1::CellPresence> CellById(absl::string_view cell_id) override;
 
+  // ConvergenceStore (sql_store_convergence.cc)
+  absl::StatusOr<TaskConvergenceResult> ConvergeTasks(const CellSet& cells,
+                                                      const ConvergenceOptions& options) override;
+  absl::StatusOr<LrpConvergenceResult> ConvergeLrps(const CellSet& cells,
+                                                    const ConvergenceOptions& options) override;
+
   // BbsStore
   absl::StatusOr<StoreCounts> Counts() override;
 

@@ -47,6 +47,7 @@
 #include "absl/types/span.h"
 #include "diego/model/actual_lrp_state.h"
 #include "diego/model/task_state.h"
+#include "diego/bbs/convergence.h"
 #include "diego/model/v1/actual_lrp.pb.h"
 #include "diego/model/v1/cells.pb.h"
 #include "diego/model/v1/desired_lrp.pb.h"
@@ -352,12 +353,13 @@ struct StoreCounts {
   int64_t domains = 0;            // Fresh domains.
 };
 
-// Everything the BBS API needs.
+// Everything the BBS API and its converger need.
 class BbsStore : public DomainStore,
                  public TaskStore,
                  public DesiredLrpStore,
                  public ActualLrpStore,
-                 public CellPresenceSource {
+                 public CellPresenceSource,
+                 public ConvergenceStore {
  public:
   virtual absl::StatusOr<StoreCounts> Counts() = 0;
 };
