@@ -13,6 +13,13 @@
 //   * `BM_CellFetch/<engine>`: one cell's ActualLRPs (250 of 250,000 rows
 //     over 1,000 cells), as a rep's bulk sync does. Goal: p99 <= 2 ms.
 //   * `BM_FetchAllActualLrps/<engine>`: all 250,000 ActualLRPs.
+//   * `BM_ConvergeLrps/<engine>`: one full LRP convergence pass
+//     (`SqlStore::ConvergeLrps`) over 250,000 DesiredLRPs x 1 instance and
+//     their 250,000 ActualLRPs, all RUNNING and in sync on 1,000 present
+//     cells (internal routes and metric tags with dynamic values), so the
+//     pass has nothing to do. p50/p99 per pass. Goal G1: p99 <= 200 ms.
+//   * `BM_ConvergeTasks/<engine>`: one task convergence pass over 250,000
+//     Running tasks on the same 1,000 present cells (nothing to do).
 //
 // API (a real BbsServer on 127.0.0.1, a BbsClient with keep-alive
 // connections, one connection per client thread):
@@ -53,6 +60,7 @@
 #include "diego/base/check.h"
 #include "diego/base/clock.h"
 #include "diego/bbs/client.h"
+#include "diego/bbs/convergence.h"
 #include "diego/bbs/events.h"
 #include "diego/bbs/metrics.h"
 #include "diego/bbs/schema.h"
@@ -61,6 +69,8 @@
 #include "diego/bbs/sql.h"
 #include "diego/bbs/sql_store.h"
 #include "diego/model/actual_lrp_state.h"
+#include "diego/model/modification_tag.h"
+#include "diego/model/task_state.h"
 #include "diego/testing/fake_auctioneer_client.h"
 #include "diego/testing/fake_rep_client.h"
 #include "diego/testing/postgres_server.h"
@@ -200,10 +210,88 @@ void PopulateTransitionRows(SqlDatabase& db) {
   }));
 }
 
+// The convergence fixture: `kBulkRows` DesiredLRPs ("cv-<i>", 1 instance,
+// HTTP and internal routes, static and dynamic metric tags) with their
+// ActualLRPs RUNNING and in sync on `kCells` cells, and `kBulkRows` Running
+// tasks on the same cells. Inserted in large transactions through the
+// store's row helpers (so the convergence index is maintained as in
+// production), not through API calls.
+v1::DesiredLRP ConvergeDesired(int i) {
+  v1::DesiredLRP lrp;
+  lrp.set_process_guid(absl::StrCat("cv-", i));
+  lrp.set_domain("cf-apps");
+  lrp.set_log_guid(absl::StrCat("log-", i));
+  lrp.set_root_fs("preloaded:cflinuxfs4");
+  lrp.set_instances(1);
+  lrp.set_memory_mb(256);
+  lrp.set_disk_mb(1024);
+  lrp.mutable_action()->mutable_run_action()->set_path("/bin/app");
+  lrp.add_ports(8080);
+  (*lrp.mutable_routes()->mutable_routes())["cf-router"] =
+      absl::StrCat(R"([{"hostnames":["app-)", i, R"(.example.com"],"port":8080}])");
+  (*lrp.mutable_routes()->mutable_routes())["internal-router"] =
+      absl::StrCat(R"([{"hostname":"app-)", i, R"(.apps.internal"}])");
+  auto& tags = *lrp.mutable_metric_tags();
+  tags["source_id"].set_static_(absl::StrCat("app-", i));
+  tags["organization_name"].set_static_("org");
+  tags["space_name"].set_static_("space");
+  tags["instance_id"].set_dynamic(v1::MetricTagValue::INDEX);
+  tags["process_instance_id"].set_dynamic(v1::MetricTagValue::INSTANCE_GUID);
+  *lrp.mutable_modification_tag() = model::NewModificationTag(absl::StrCat("epoch-", i), 0);
+  return lrp;
+}
+
+v1::ActualLRP ConvergeActual(int i, absl::Time now) {
+  model::StartActualLrpParams params;
+  params.key.set_process_guid(absl::StrCat("cv-", i));
+  params.key.set_index(0);
+  params.key.set_domain("cf-apps");
+  params.instance_key.set_instance_guid(absl::StrCat("ig-", i));
+  params.instance_key.set_cell_id(absl::StrCat("cell-", i % kCells));
+  params.net_info.set_address("10.0.0.1");
+  params.net_info.set_instance_address("10.255.0.2");
+  auto* port = params.net_info.add_ports();
+  port->set_container_port(8080);
+  port->set_host_port(61000 + i % 1000);
+  params.internal_routes.emplace_back().set_hostname(absl::StrCat("app-", i, ".apps.internal"));
+  params.metric_tags = {{"source_id", absl::StrCat("app-", i)},
+                        {"organization_name", "org"},
+                        {"space_name", "space"},
+                        {"instance_id", "0"},
+                        {"process_instance_id", absl::StrCat("ig-", i)}};
+  params.availability_zone = "z1";
+  return model::NewRunningActualLrp(params, absl::StrCat("epoch-", i), now);
+}
+
+void PopulateConvergence(SqlDatabase& db, int rows, int cells) {
+  constexpr int kBatch = 5000;
+  const absl::Time now = absl::Now();
+  for (int start = 0; start < rows; start += kBatch) {
+    DIEGO_CHECK_OK(db.Write([&](SqlTx& tx) -> absl::Status {
+      for (int i = start; i < std::min(rows, start + kBatch); ++i) {
+        absl::Status s = internal::InsertDesiredLrp(tx, ConvergeDesired(i), now).status();
+        if (s.ok()) s = internal::InsertActualLrp(tx, ConvergeActual(i, now));
+        if (s.ok()) {
+          v1::TaskDefinition definition;
+          definition.set_root_fs("preloaded:cflinuxfs4");
+          definition.mutable_action()->mutable_run_action()->set_path("/bin/task");
+          definition.set_completion_callback_url("http://cc/callback");
+          v1::Task task = model::DesireTask(definition, absl::StrCat("task-", i), "cf-apps", now);
+          task.set_state(v1::Task::Running);
+          task.set_cell_id(absl::StrCat("cell-", i % cells));
+          s = internal::InsertTask(tx, task).status();
+        }
+        if (!s.ok()) return s;
+      }
+      return absl::OkStatus();
+    }));
+  }
+}
+
 // The environment for (engine, purpose), built and populated on first use
 // (under a lock, so every benchmark thread sees it complete) and kept for the
-// run. Purposes: "transitions" (64 x 64 UNCLAIMED rows) and "bulk" (250,000
-// RUNNING rows over 1,000 cells).
+// run. Purposes: "transitions" (64 x 64 UNCLAIMED rows), "bulk" (250,000
+// RUNNING rows over 1,000 cells) and "converge" (`PopulateConvergence`).
 Env& GetEnv(SqlEngine engine, absl::string_view purpose) {
   static absl::Mutex mu;
   static auto* envs = new std::map<std::string, std::unique_ptr<Env>>();
@@ -214,6 +302,9 @@ Env& GetEnv(SqlEngine engine, absl::string_view purpose) {
     env = std::make_unique<Env>(engine, key);
     if (purpose == "bulk") {
       Populate(*env->db, kBulkRows, kCells);
+    } else if (purpose == "converge") {
+      PopulateConvergence(*env->db, kBulkRows, kCells);
+      DIEGO_CHECK_OK(env->store->UpsertDomain("cf-apps", absl::ZeroDuration()));
     } else {
       PopulateTransitionRows(*env->db);
     }
@@ -306,6 +397,54 @@ void BM_FetchAllActualLrps(benchmark::State& state, SqlEngine engine) {
     rows = lrps->size();
   }
   state.counters["rows"] = static_cast<double>(rows);
+}
+
+// -----------------------------------------------------------------------------
+// Convergence
+// -----------------------------------------------------------------------------
+
+CellSet ConvergeCells() {
+  CellSet cells;
+  for (int c = 0; c < kCells; ++c) cells.insert(absl::StrCat("cell-", c));
+  return cells;
+}
+
+void BM_ConvergeLrps(benchmark::State& state, SqlEngine engine) {
+  Env& env = GetEnv(engine, "converge");
+  const CellSet cells = ConvergeCells();
+  std::vector<double> samples;
+  LrpConvergenceResult result;
+  for (auto _ : state) {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<LrpConvergenceResult> pass = env.store->ConvergeLrps(cells, {});
+    samples.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+    DIEGO_CHECK_OK(pass.status());
+    result = *std::move(pass);
+  }
+  // Nothing to do, and every instance seen.
+  DIEGO_CHECK(result.start_requests.empty() && result.keys_to_retire.empty() &&
+              result.runtime_updates.empty() && result.missing_cell_ids.empty());
+  DIEGO_CHECK(result.running == kBulkRows && result.desired_instances == kBulkRows);
+  state.counters["running"] = static_cast<double>(result.running);
+  ReportPercentiles(state, samples);
+}
+
+void BM_ConvergeTasks(benchmark::State& state, SqlEngine engine) {
+  Env& env = GetEnv(engine, "converge");
+  const CellSet cells = ConvergeCells();
+  std::vector<double> samples;
+  TaskConvergenceResult result;
+  for (auto _ : state) {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<TaskConvergenceResult> pass = env.store->ConvergeTasks(cells, {});
+    samples.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+    DIEGO_CHECK_OK(pass.status());
+    result = *std::move(pass);
+  }
+  DIEGO_CHECK(result.tasks_to_auction.empty() && result.tasks_to_complete.empty());
+  DIEGO_CHECK(result.running == kBulkRows);
+  state.counters["running"] = static_cast<double>(result.running);
+  ReportPercentiles(state, samples);
 }
 
 // -----------------------------------------------------------------------------
@@ -446,6 +585,14 @@ void RegisterAll() {
         ->UseRealTime();
     benchmark::RegisterBenchmark(absl::StrCat("BM_FetchAllActualLrps/", name).c_str(),
                                  BM_FetchAllActualLrps, engine)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(absl::StrCat("BM_ConvergeLrps/", name).c_str(),
+                                 BM_ConvergeLrps, engine)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(absl::StrCat("BM_ConvergeTasks/", name).c_str(),
+                                 BM_ConvergeTasks, engine)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
     for (int threads : {8, 32}) {

@@ -5,7 +5,7 @@
 set -u
 bbs="$1"; cfdot="$2"; examples="$3"; dir="$4"
 rm -rf "$dir"; mkdir -p "$dir"
-"$bbs" --db="sqlite://$dir/bbs.db" --listen_address=127.0.0.1:0 --health_address=127.0.0.1:0 \
+"$bbs" --db="sqlite://$dir/bbs.db" --listen_address=127.0.0.1:0 --health_address=127.0.0.1:0 --locket_listen_address= \
     --auctioneer_address=http://127.0.0.1:1 2> "$dir/log" &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT

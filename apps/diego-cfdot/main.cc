@@ -1,17 +1,21 @@
 // diego-cfdot: a command-line client of the BBS API, after Diego's `cfdot`.
-// Speaks the BBS protobuf API through `diego::bbs::BbsClient` and prints
-// records as Diego's Go JSON, one per line, so its output reads like cfdot's.
+// Speaks the BBS protobuf API through `diego::bbs::BbsClient` (and Locket's
+// gRPC API through `diego::locket::GrpcLocketClient` for `locks` and
+// `presences`) and prints records as Diego's Go JSON, one per line, so its
+// output reads like cfdot's.
 //
 //   $ diego-cfdot --bbs_url=http://127.0.0.1:8889 create-desired-lrp @lrp.json
 //   $ diego-cfdot desired-lrps --domain=cf-apps
 //   $ diego-cfdot actual-lrps --cell_id=cell-1
 //   $ diego-cfdot lrp-events
+//   $ diego-cfdot --locketAPILocation=127.0.0.1:8891 locks
 //
-// Exit status: 0 success; 1 the BBS refused the request or could not be
-// reached (the error is printed on stderr as `<Type>: <message>`); 2 bad
-// usage or unreadable input.
+// Exit status: 0 success; 1 the BBS or Locket refused the request or could
+// not be reached (the error is printed on stderr as `<Type>: <message>`, for
+// Locket `<CODE>: <message>`); 2 bad usage or unreadable input.
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -30,14 +34,19 @@
 #include "absl/time/time.h"
 #include "diego/base/flags.h"
 #include "diego/bbs/client.h"
+#include "diego/locket/grpc.h"
 #include "diego/model/errors.h"
 #include "diego/model/go_json.h"
 #include "diego/model/validation.h"
 
 ABSL_FLAG(std::string, bbs_url, "http://127.0.0.1:8889", "URL of the BBS API (http:// or https://).");
-ABSL_FLAG(std::string, ca_file, "", "https: CA certificate file that signed the BBS's certificate.");
-ABSL_FLAG(std::string, cert_file, "", "https: client certificate for mutual TLS.");
-ABSL_FLAG(std::string, key_file, "", "https: private key of --cert_file.");
+ABSL_FLAG(std::string, ca_file, "",
+          "https / Locket TLS: CA certificate file that signed the server's certificate.");
+ABSL_FLAG(std::string, cert_file, "", "https / Locket TLS: client certificate for mutual TLS.");
+ABSL_FLAG(std::string, key_file, "", "https / Locket TLS: private key of --cert_file.");
+ABSL_FLAG(std::string, locketAPILocation, "",
+          "locks, presences: host:port of Locket (default: $LOCKET_API_LOCATION). TLS when "
+          "--ca_file (and --cert_file/--key_file) are given.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "Timeout of each request.");
 ABSL_FLAG(std::string, domain, "", "desired-lrps, desired-lrp-scheduling-infos, actual-lrps, tasks: filter by domain.");
 ABSL_FLAG(std::string, cell_id, "", "actual-lrps, tasks, lrp-events: filter by cell id.");
@@ -77,8 +86,11 @@ constexpr char kUsage[] =
     "  delete-task TASK_GUID                 resolve and delete a completed Task\n"
     "  lrp-events [--cell_id=C]              stream LRP instance events\n"
     "  task-events                           stream task events\n"
+    "  locks --locketAPILocation=H:P         Locket locks\n"
+    "  presences --locketAPILocation=H:P     Locket presences (cells)\n"
     "\n"
-    "Exit status: 0 success, 1 the BBS refused or could not be reached, 2 bad usage or input.";
+    "Exit status: 0 success, 1 the BBS or Locket refused or could not be reached, 2 bad usage\n"
+    "or input.";
 
 constexpr int kExitRefused = 1;
 constexpr int kExitUsage = 2;
@@ -157,6 +169,45 @@ int Stream(absl::StatusOr<std::unique_ptr<bbs::EventSource>> source) {
     if (!data.ok()) return Refused(data.status());
     std::cout << "{\"type\":\"" << event->type << "\",\"data\":" << *data << "}" << std::endl;
     ++seen;
+  }
+  return 0;
+}
+
+// `locks` / `presences`: Locket's FetchAll of that type, as Diego's cfdot.
+int RunLocket(const std::string& command) {
+  std::string address = absl::GetFlag(FLAGS_locketAPILocation);
+  if (const char* env = std::getenv("LOCKET_API_LOCATION"); address.empty() && env != nullptr) {
+    address = env;
+  }
+  if (address.empty()) {
+    return Usage(
+        "Locket API Location not set. Please specify one with the '--locketAPILocation' flag or "
+        "the 'LOCKET_API_LOCATION' environment variable.");
+  }
+  std::optional<diego::locket::GrpcTls> tls;
+  diego::locket::GrpcTls files{absl::GetFlag(FLAGS_ca_file), absl::GetFlag(FLAGS_cert_file),
+                               absl::GetFlag(FLAGS_key_file), ""};
+  if (!files.ca_file.empty() || !files.cert_file.empty() || !files.key_file.empty()) tls = files;
+  absl::StatusOr<std::unique_ptr<diego::locket::GrpcLocketClient>> client =
+      diego::locket::GrpcLocketClient::Create(address, tls);
+  if (!client.ok()) return Usage(client.status().message());
+
+  const bool locks = command == "locks";
+  v1::FetchAllRequest request;
+  // `type` is deprecated upstream; Diego's cfdot sends only it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  request.set_type(locks ? "lock" : "presence");
+#pragma GCC diagnostic pop
+  request.set_type_code(locks ? v1::LOCK : v1::PRESENCE);
+  absl::StatusOr<v1::FetchAllResponse> response =
+      (*client)->FetchAll(request, absl::GetFlag(FLAGS_timeout));
+  if (!response.ok()) {
+    std::cerr << "diego-cfdot: " << response.status().ToString() << "\n";
+    return kExitRefused;
+  }
+  for (const v1::Resource& resource : response->resources()) {
+    if (!Print(resource)) return kExitRefused;
   }
   return 0;
 }
@@ -253,6 +304,9 @@ int main(int argc, char** argv) {
   std::vector<char*> positional = diego::InitApp(argc, argv, kUsage);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   if (args.empty()) return Usage("no command given");
+  if ((args[0] == "locks" || args[0] == "presences") && args.size() == 1) {
+    return RunLocket(args[0]);
+  }
 
   bbs::BbsClientOptions options;
   options.timeout = absl::GetFlag(FLAGS_timeout);

@@ -9,15 +9,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "diego/base/status_macros.h"
+#include "sql_store_convergence_index.h"
 
 namespace diego::bbs {
 namespace {
 
-// One migration: statements run in order inside one transaction. `{BLOB}` is
-// replaced by the engine's blob type.
+// One migration: statements run in order inside one transaction, then
+// `backfill` (if any) in the same transaction. `{BLOB}` is replaced by the
+// engine's blob type.
 struct Migration {
   int64_t version;
   std::vector<const char*> statements;
+  absl::Status (*backfill)(SqlTx& tx) = nullptr;
 };
 
 const std::vector<Migration>& Migrations() {
@@ -82,6 +85,44 @@ const std::vector<Migration>& Migrations() {
            " modified_id TEXT NOT NULL,"
            " modified_index BIGINT NOT NULL)",
        }},
+      // The convergence index (src/sql_store_convergence_index.h): buckets,
+      // runtime fingerprints and their copies, the instance-set sums, the
+      // drift index; state counts and missing-cell lookups served by
+      // indexes.
+      {2,
+       {
+           "ALTER TABLE desired_lrps ADD COLUMN bucket BIGINT NOT NULL DEFAULT 0",
+           "ALTER TABLE desired_lrps ADD COLUMN runtime_fp BIGINT NOT NULL DEFAULT 0",
+           "ALTER TABLE desired_lrps ADD COLUMN runtime_fp_notags BIGINT NOT NULL DEFAULT 0",
+           // Covering: convergence lists a bucket's LRPs from the index alone.
+           "CREATE INDEX desired_lrps_bucket"
+           " ON desired_lrps (bucket, process_guid, instances, domain)",
+
+           "ALTER TABLE actual_lrps ADD COLUMN bucket BIGINT NOT NULL DEFAULT 0",
+           "ALTER TABLE actual_lrps ADD COLUMN runtime_fp BIGINT NOT NULL DEFAULT 0",
+           "ALTER TABLE actual_lrps ADD COLUMN desired_fp BIGINT",
+           "ALTER TABLE actual_lrps ADD COLUMN desired_fp_notags BIGINT",
+           "CREATE INDEX actual_lrps_bucket"
+           " ON actual_lrps (bucket, presence, process_guid, instance_index, domain)",
+           "CREATE INDEX actual_lrps_runtime_drift ON actual_lrps (process_guid, instance_index)"
+           " WHERE presence = 0 AND state = 'RUNNING' AND runtime_fp <> desired_fp"
+           " AND runtime_fp <> desired_fp_notags",
+           "DROP INDEX actual_lrps_state_since",
+           "CREATE INDEX actual_lrps_state_since ON actual_lrps (state, presence, since)",
+
+           "CREATE TABLE lrp_buckets ("
+           " bucket BIGINT PRIMARY KEY,"
+           " desired_count BIGINT NOT NULL DEFAULT 0,"
+           " desired_sum1 BIGINT NOT NULL DEFAULT 0,"
+           " desired_sum2 BIGINT NOT NULL DEFAULT 0,"
+           " actual_count BIGINT NOT NULL DEFAULT 0,"
+           " actual_sum1 BIGINT NOT NULL DEFAULT 0,"
+           " actual_sum2 BIGINT NOT NULL DEFAULT 0)",
+
+           "DROP INDEX tasks_state",
+           "CREATE INDEX tasks_state ON tasks (state, cell_id)",
+       },
+       &internal::BackfillConvergenceIndex},
   };
   return *migrations;
 }
@@ -121,10 +162,11 @@ absl::Status NewerSchemaError(int64_t version) {
       kCurrentSchemaVersion, "); run a newer diego-bbs or restore a matching backup"));
 }
 
-absl::Status MigrateLocked(SqlTx& tx) {
+absl::Status MigrateLocked(SqlTx& tx, int64_t target) {
   DIEGO_RETURN_IF_ERROR(tx.Exec(kCreateVersionTable).status());
   const std::string blob(BlobType(tx.engine()));
   for (const Migration& migration : Migrations()) {
+    if (migration.version > target) break;
     // Each migration is one transaction that re-reads the version under
     // the write lock, so two processes migrating at once apply it once.
     DIEGO_RETURN_IF_ERROR(tx.Exec(tx.engine() == SqlEngine::kSqlite ? "BEGIN IMMEDIATE"
@@ -145,6 +187,13 @@ absl::Status MigrateLocked(SqlTx& tx) {
           return absl::Status(done.status().code(),
                               absl::StrCat("schema migration ", migration.version,
                                            " failed: ", done.status().message()));
+        }
+      }
+      if (migration.backfill != nullptr) {
+        absl::Status filled = migration.backfill(tx);
+        if (!filled.ok()) {
+          return absl::Status(filled.code(), absl::StrCat("schema migration ", migration.version,
+                                                          " failed: ", filled.message()));
         }
       }
       DIEGO_RETURN_IF_ERROR(
@@ -179,9 +228,16 @@ absl::StatusOr<int64_t> ReadSchemaVersion(SqlDatabase& db) {
   return version;
 }
 
-absl::Status MigrateSchema(SqlDatabase& db) {
+absl::Status MigrateSchema(SqlDatabase& db) { return MigrateSchemaTo(db, kCurrentSchemaVersion); }
+
+absl::Status MigrateSchemaTo(SqlDatabase& db, int64_t version) {
+  if (version < 1 || version > kCurrentSchemaVersion) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no schema version ", version, " (this diego-bbs knows 1..",
+                     kCurrentSchemaVersion, ")"));
+  }
   return db.Exclusive([&](SqlTx& tx) -> absl::Status {
-    return WithSchemaLock(tx, [&]() { return MigrateLocked(tx); });
+    return WithSchemaLock(tx, [&]() { return MigrateLocked(tx, version); });
   });
 }
 

@@ -187,7 +187,14 @@ struct BbsServer::Impl {
         options(std::move(options)) {}
 
   absl::Status Start();
+  absl::Status StartHealth();
+  absl::Status StartApi();
   void Stop();
+  absl::Status CheckNotStopped(absl::string_view what) const;
+  absl::Status PrepareApi();
+  absl::Status PrepareHealth();
+  void Serve(httplib::Server* server, std::thread* thread, std::atomic<bool>* done);
+  void LogApiStarted();
   void RegisterRoutes();
   void Dispatch(const httplib::Request& req, const std::string& body, httplib::Response& res);
   void HandleStream(absl::string_view route, const httplib::Request& req, const std::string& body,
@@ -274,7 +281,10 @@ struct BbsServer::Impl {
   std::atomic<int> health_port{-1};
   std::atomic<bool> api_done{false};
   std::atomic<bool> health_done{false};
-  bool started = false;
+  // True from the end of a successful StartApi()/Start() until Stop().
+  std::atomic<bool> api_serving{false};
+  bool api_started = false;
+  bool health_started = false;
   bool stopped = false;
 
   mutable absl::Mutex mu;
@@ -650,9 +660,15 @@ absl::Status BbsServer::Impl::Bind(httplib::Server& server, absl::string_view ad
   return absl::OkStatus();
 }
 
-absl::Status BbsServer::Impl::Start() {
-  if (started) return absl::FailedPreconditionError("BbsServer::Start called twice");
-  started = true;
+absl::Status BbsServer::Impl::CheckNotStopped(absl::string_view what) const {
+  if (stopped)
+    return absl::FailedPreconditionError(absl::StrCat("BbsServer::", what, " after Stop"));
+  return absl::OkStatus();
+}
+
+// Validates the options and builds, configures and binds the API listener
+// (not yet serving).
+absl::Status BbsServer::Impl::PrepareApi() {
   if (options.worker_threads < 2) {
     return absl::InvalidArgumentError("worker threads must be at least 2");
   }
@@ -734,51 +750,61 @@ absl::Status BbsServer::Impl::Start() {
   });
 
   int port = -1;
-  DIEGO_RETURN_IF_ERROR(Bind(*api, options.listen_address, "listen", &port));
-  api_port = port;
-
-  if (!options.health_listen_address.empty()) {
-    health = std::make_unique<httplib::Server>();
-    health->new_task_queue = [] { return new httplib::ThreadPool(kHealthWorkerThreads); };
-    health->set_read_timeout(timeout, 0);
-    health->set_write_timeout(timeout, 0);
-    health->set_tcp_nodelay(true);
-    health->set_keep_alive_timeout(1);
-    health->Get("/ping", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
-    if (metrics != nullptr) {
-      Metrics* m = metrics;
-      health->Get("/metrics", [m](const httplib::Request&, httplib::Response& res) {
-        res.status = 200;
-        res.set_content(m->RenderPrometheusText(), kMetricsContentType);
-      });
-    }
-    int hport = -1;
-    if (absl::Status s = Bind(*health, options.health_listen_address, "health listen", &hport);
-        !s.ok()) {
-      CloseBound(*api);
-      api.reset();
-      health.reset();
-      return s;
-    }
-    health_port = hport;
+  if (absl::Status s = Bind(*api, options.listen_address, "listen", &port); !s.ok()) {
+    api.reset();
+    return s;
   }
+  api_port = port;
+  return absl::OkStatus();
+}
 
-  httplib::Server* api_raw = api.get();
-  api_thread = std::thread([this, api_raw] {
-    api_raw->listen_after_bind();
-    api_done = true;
-  });
-  if (health) {
-    httplib::Server* health_raw = health.get();
-    health_thread = std::thread([this, health_raw] {
-      health_raw->listen_after_bind();
-      health_done = true;
+// Builds and binds the health listener (not yet serving); none when its
+// address is "".
+absl::Status BbsServer::Impl::PrepareHealth() {
+  if (options.health_listen_address.empty()) return absl::OkStatus();
+  health = std::make_unique<httplib::Server>();
+  health->new_task_queue = [] { return new httplib::ThreadPool(kHealthWorkerThreads); };
+  const time_t timeout = WholeSeconds(options.request_timeout);
+  health->set_read_timeout(timeout, 0);
+  health->set_write_timeout(timeout, 0);
+  health->set_tcp_nodelay(true);
+  health->set_keep_alive_timeout(1);
+  health->Get("/ping", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
+  if (metrics != nullptr) {
+    Metrics* m = metrics;
+    health->Get("/metrics", [m](const httplib::Request&, httplib::Response& res) {
+      res.status = 200;
+      res.set_content(m->RenderPrometheusText(), kMetricsContentType);
     });
   }
-  // `httplib::Server::stop()` only works once the accept loop runs.
-  while ((!api->is_running() && !api_done) || (health && !health->is_running() && !health_done)) {
+  health->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    const bool ready = options.readiness ? options.readiness() : api_serving.load();
+    res.status = ready ? 200 : 503;
+    res.set_content(ready ? "active" : "standby", "text/plain");
+  });
+  int hport = -1;
+  if (absl::Status s = Bind(*health, options.health_listen_address, "health listen", &hport);
+      !s.ok()) {
+    health.reset();
+    return s;
+  }
+  health_port = hport;
+  return absl::OkStatus();
+}
+
+// Runs `server`'s accept loop on `thread` and returns once it runs
+// (`httplib::Server::stop()` only works from then on).
+void BbsServer::Impl::Serve(httplib::Server* server, std::thread* thread, std::atomic<bool>* done) {
+  *thread = std::thread([server, done] {
+    server->listen_after_bind();
+    *done = true;
+  });
+  while (!server->is_running() && !*done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+void BbsServer::Impl::LogApiStarted() {
   logger.Info("started", {{"listen_address", options.listen_address},
                           {"port", api_port.load()},
                           {"health_listen_address", options.health_listen_address},
@@ -786,12 +812,55 @@ absl::Status BbsServer::Impl::Start() {
                           {"tls", options.tls.has_value()},
                           {"worker_threads", options.worker_threads},
                           {"max_event_streams", max_streams}});
+}
+
+absl::Status BbsServer::Impl::Start() {
+  DIEGO_RETURN_IF_ERROR(CheckNotStopped("Start"));
+  if (api_started || health_started) {
+    return absl::FailedPreconditionError("BbsServer::Start called twice");
+  }
+  api_started = true;
+  health_started = true;
+  DIEGO_RETURN_IF_ERROR(PrepareApi());
+  if (absl::Status s = PrepareHealth(); !s.ok()) {
+    CloseBound(*api);
+    api.reset();
+    return s;
+  }
+  Serve(api.get(), &api_thread, &api_done);
+  if (health) Serve(health.get(), &health_thread, &health_done);
+  api_serving = true;
+  LogApiStarted();
+  return absl::OkStatus();
+}
+
+absl::Status BbsServer::Impl::StartHealth() {
+  DIEGO_RETURN_IF_ERROR(CheckNotStopped("StartHealth"));
+  if (health_started) return absl::FailedPreconditionError("BbsServer::StartHealth called twice");
+  health_started = true;
+  DIEGO_RETURN_IF_ERROR(PrepareHealth());
+  if (health) Serve(health.get(), &health_thread, &health_done);
+  logger.Info("health-started", {{"health_listen_address", options.health_listen_address},
+                                 {"health_port", health_port.load()}});
+  return absl::OkStatus();
+}
+
+absl::Status BbsServer::Impl::StartApi() {
+  DIEGO_RETURN_IF_ERROR(CheckNotStopped("StartApi"));
+  if (api_started) return absl::FailedPreconditionError("BbsServer::StartApi called twice");
+  api_started = true;
+  DIEGO_RETURN_IF_ERROR(PrepareApi());
+  Serve(api.get(), &api_thread, &api_done);
+  api_serving = true;
+  LogApiStarted();
   return absl::OkStatus();
 }
 
 void BbsServer::Impl::Stop() {
-  if (!started || stopped) return;
+  if (stopped) return;
   stopped = true;
+  api_serving = false;
+  if (!api_started && !health_started) return;
   {
     // End every stream while the listener still runs: httplib abandons a
     // chunked response without its final chunk once it is stopping, so wait
@@ -806,7 +875,7 @@ void BbsServer::Impl::Stop() {
                             this),
                         options.request_timeout + options.event_poll_interval);
   }
-  const bool was_serving = api_thread.joinable();
+  const bool was_serving = api_thread.joinable() || health_thread.joinable();
   if (api != nullptr && api_thread.joinable()) {
     api->stop();
     api_thread.join();
@@ -826,11 +895,17 @@ BbsServer::~BbsServer() { Stop(); }
 
 absl::Status BbsServer::Start() { return impl_->Start(); }
 
+absl::Status BbsServer::StartHealth() { return impl_->StartHealth(); }
+
+absl::Status BbsServer::StartApi() { return impl_->StartApi(); }
+
 void BbsServer::Stop() { impl_->Stop(); }
 
 int BbsServer::port() const { return impl_->api_port.load(); }
 
 int BbsServer::health_port() const { return impl_->health_port.load(); }
+
+bool BbsServer::api_serving() const { return impl_->api_serving.load(); }
 
 size_t BbsServer::open_event_streams() const {
   absl::MutexLock lock(&impl_->mu);

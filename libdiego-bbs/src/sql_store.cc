@@ -105,6 +105,7 @@ constexpr int64_t kPresenceTypeCode = model::v1::PRESENCE;
 }  // namespace
 
 absl::StatusOr<std::vector<model::v1::CellPresence>> SqlStore::Cells() {
+  if (options_.cells != nullptr) return options_.cells->Cells();
   std::vector<model::v1::CellPresence> cells;
   DIEGO_RETURN_IF_ERROR(db_->Read([&](SqlTx& tx) -> absl::Status {
     cells.clear();
@@ -128,6 +129,7 @@ absl::StatusOr<std::vector<model::v1::CellPresence>> SqlStore::Cells() {
 }
 
 absl::StatusOr<model::v1::CellPresence> SqlStore::CellById(absl::string_view cell_id) {
+  if (options_.cells != nullptr) return options_.cells->CellById(cell_id);
   bool found = false;
   std::string value;
   DIEGO_RETURN_IF_ERROR(db_->Read([&](SqlTx& tx) -> absl::Status {

@@ -3,7 +3,9 @@
 // The actual_lrps row helpers shared by the SqlStore source files
 // (sql_store_internal.h, [actual rows]). Every row keeps its queried fields as
 // columns and the whole ActualLRP in `data`; both are written from the same
-// message in the same statement, and reads decode only `data`.
+// message in the same statement, and reads decode only `data`. The helpers
+// also keep the convergence index (sql_store_convergence_index.h) in step:
+// the row's bucket and runtime fingerprint, and its bucket's sums.
 
 #include <algorithm>
 #include <array>
@@ -23,6 +25,7 @@
 #include "diego/bbs/sql.h"
 #include "diego/model/actual_lrp_state.h"
 #include "diego/model/v1/actual_lrp.pb.h"
+#include "sql_store_convergence_index.h"
 #include "sql_store_internal.h"
 
 namespace diego::bbs::internal {
@@ -89,6 +92,7 @@ absl::Status InsertActualLrp(SqlTx& tx, const ActualLRP& lrp) {
   const std::string data = lrp.SerializeAsString();
   const auto& key = lrp.actual_lrp_key();
   const auto& instance = lrp.actual_lrp_instance_key();
+  const int64_t bucket = LrpBucket(key.process_guid());
   const SqlParam params[] = {
       Text(key.process_guid()),
       Int(key.index()),
@@ -102,20 +106,32 @@ absl::Status InsertActualLrp(SqlTx& tx, const ActualLRP& lrp) {
       Int(TagIndexColumn(lrp)),
       Int(lrp.crash_count()),
       Blob(data),
+      Int(bucket),
+      Int(ActualRuntimeFingerprint(lrp)),
+      Text(key.process_guid()),
+      Text(key.process_guid()),
   };
   // DO NOTHING instead of a unique violation keeps a PostgreSQL transaction
-  // usable, so a caller may handle kAlreadyExists and go on.
+  // usable, so a caller may handle kAlreadyExists and go on. The copies of
+  // the desired fingerprints come from the DesiredLRP (NULL without one).
   DIEGO_ASSIGN_OR_RETURN(
       const int64_t inserted,
       tx.Exec("INSERT INTO actual_lrps (process_guid, instance_index, presence, domain, state,"
               " instance_guid, cell_id, since, modification_tag_epoch, modification_tag_index,"
-              " crash_count, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+              " crash_count, data, bucket, runtime_fp, desired_fp, desired_fp_notags)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+              " (SELECT runtime_fp FROM desired_lrps WHERE process_guid = ?),"
+              " (SELECT runtime_fp_notags FROM desired_lrps WHERE process_guid = ?))"
               " ON CONFLICT (process_guid, instance_index, presence) DO NOTHING",
               params));
   if (inserted == 0) {
     return absl::AlreadyExistsError(absl::StrCat(
         "actual LRP row ", RowId(key.process_guid(), key.index(), lrp.presence()),
         " already exists"));
+  }
+  if (lrp.presence() == ActualLRP::ORDINARY) {
+    DIEGO_RETURN_IF_ERROR(
+        AddActualSums(tx, bucket, InstanceSumsOf(key.process_guid(), key.index())));
   }
   return absl::OkStatus();
 }
@@ -140,6 +156,7 @@ absl::Status UpdateActualLrp(SqlTx& tx, const ActualLRP& lrp, int64_t expected_t
       Int(TagIndexColumn(lrp)),
       Int(lrp.crash_count()),
       Blob(data),
+      Int(ActualRuntimeFingerprint(lrp)),
       Text(key.process_guid()),
       Int(key.index()),
       Int(lrp.presence()),
@@ -149,13 +166,24 @@ absl::Status UpdateActualLrp(SqlTx& tx, const ActualLRP& lrp, int64_t expected_t
       const int64_t updated,
       tx.Exec("UPDATE actual_lrps SET domain = ?, state = ?, instance_guid = ?, cell_id = ?,"
               " since = ?, modification_tag_epoch = ?, modification_tag_index = ?,"
-              " crash_count = ?, data = ?"
+              " crash_count = ?, data = ?, runtime_fp = ?"
               " WHERE process_guid = ? AND instance_index = ? AND presence = ?"
               " AND modification_tag_index = ?",
               params));
   if (updated == 0) return SqlConflictError();
   return absl::OkStatus();
 }
+
+namespace {
+
+// Takes a deleted ORDINARY row out of its bucket's sums.
+absl::Status RemoveFromSums(SqlTx& tx, absl::string_view process_guid, int64_t index,
+                            ActualLRP::Presence presence) {
+  if (presence != ActualLRP::ORDINARY) return absl::OkStatus();
+  return AddActualSums(tx, LrpBucket(process_guid), -InstanceSumsOf(process_guid, index));
+}
+
+}  // namespace
 
 absl::StatusOr<bool> DeleteActualLrp(SqlTx& tx, absl::string_view process_guid, int32_t index,
                                      ActualLRP::Presence presence) {
@@ -165,7 +193,9 @@ absl::StatusOr<bool> DeleteActualLrp(SqlTx& tx, absl::string_view process_guid, 
       tx.Exec("DELETE FROM actual_lrps"
               " WHERE process_guid = ? AND instance_index = ? AND presence = ?",
               params));
-  return deleted > 0;
+  if (deleted == 0) return false;
+  DIEGO_RETURN_IF_ERROR(RemoveFromSums(tx, process_guid, index, presence));
+  return true;
 }
 
 absl::Status DeleteActualLrpIfUnchanged(SqlTx& tx, const ActualLRP& lrp) {
@@ -178,7 +208,30 @@ absl::Status DeleteActualLrpIfUnchanged(SqlTx& tx, const ActualLRP& lrp) {
               " AND presence = ? AND modification_tag_index = ?",
               params));
   if (deleted == 0) return SqlConflictError();
-  return absl::OkStatus();
+  return RemoveFromSums(tx, key.process_guid(), key.index(), lrp.presence());
+}
+
+absl::StatusOr<ActualLRP> ChangeActualLrpPresence(SqlTx& tx, const ActualLRP& lrp,
+                                                  ActualLRP::Presence presence) {
+  ActualLRP moved = lrp;
+  moved.set_presence(presence);
+  const std::string data = moved.SerializeAsString();
+  const auto& key = lrp.actual_lrp_key();
+  const SqlParam params[] = {Int(presence),           Blob(data),
+                             Text(key.process_guid()), Int(key.index()),
+                             Int(lrp.presence()),      Int(TagIndexColumn(lrp))};
+  DIEGO_ASSIGN_OR_RETURN(
+      const int64_t updated,
+      tx.Exec("UPDATE actual_lrps SET presence = ?, data = ? WHERE process_guid = ?"
+              " AND instance_index = ? AND presence = ? AND modification_tag_index = ?",
+              params));
+  if (updated == 0) return SqlConflictError();
+  DIEGO_RETURN_IF_ERROR(RemoveFromSums(tx, key.process_guid(), key.index(), lrp.presence()));
+  if (presence == ActualLRP::ORDINARY) {
+    DIEGO_RETURN_IF_ERROR(AddActualSums(tx, LrpBucket(key.process_guid()),
+                                        InstanceSumsOf(key.process_guid(), key.index())));
+  }
+  return moved;
 }
 
 absl::StatusOr<std::optional<ActualLRP>> ReadActualLrp(SqlTx& tx, absl::string_view process_guid,

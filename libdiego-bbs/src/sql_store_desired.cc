@@ -13,7 +13,10 @@
 // The instance-count consequences of desire/update/remove that Diego's
 // handlers perform after the desired write (handlers/desired_lrp_handlers.go
 // `startInstanceRange`, `stopInstancesFrom`, `updateInstances`) happen here
-// in the same transaction, through the [actual rows] helpers.
+// in the same transaction, through the [actual rows] helpers. Every write
+// also keeps the convergence index (sql_store_convergence_index.h) in step:
+// the row's bucket and runtime fingerprints, its bucket's desired sums, and
+// the fingerprint copies on its ActualLRP rows.
 
 #include <cstdint>
 #include <optional>
@@ -31,6 +34,7 @@
 #include "diego/model/actual_lrp_state.h"
 #include "diego/model/errors.h"
 #include "diego/model/modification_tag.h"
+#include "sql_store_convergence_index.h"
 #include "sql_store_internal.h"
 
 // The split copies every DesiredLRP field, including the ones the protos mark
@@ -306,6 +310,26 @@ absl::StatusOr<std::optional<DesiredParts>> ReadDesired(SqlTx& tx, absl::string_
   return parts;
 }
 
+// The runtime fingerprints of a stored desired LRP.
+internal::DesiredRuntimeFingerprints Fingerprints(const DesiredParts& parts) {
+  return internal::DesiredRuntimeFingerprint(parts.scheduling_info.routes(),
+                                             parts.metric_tags.metric_tags());
+}
+
+// Points every ActualLRP row of `process_guid` at the desired fingerprints
+// `fps` (null: no DesiredLRP any more).
+absl::Status PointActualsAt(SqlTx& tx, absl::string_view process_guid,
+                            const internal::DesiredRuntimeFingerprints* fps) {
+  const SqlParam params[] = {fps != nullptr ? Int(fps->with_tags) : Null(),
+                             fps != nullptr ? Int(fps->without_tags) : Null(),
+                             Text(process_guid)};
+  return tx
+      .Exec("UPDATE actual_lrps SET desired_fp = ?, desired_fp_notags = ?"
+            " WHERE process_guid = ?",
+            params)
+      .status();
+}
+
 // Diego's `DesiredLRPUpdate.IsRoutesGroupUpdated(before.Routes,
 // "internal-router")`, kept quirk for quirk: with routes in the update, the
 // group counts as updated unless both sides have it with identical bytes (so
@@ -486,6 +510,47 @@ absl::StatusOr<std::vector<DesiredLRP>> SqlStore::DesiredLrpRoutingInfos(
 // Writes.
 // -----------------------------------------------------------------------------
 
+namespace internal {
+
+absl::StatusOr<DesiredLRP> InsertDesiredLrp(SqlTx& tx, const DesiredLRP& lrp, absl::Time now) {
+  DesiredParts parts = SplitDesired(lrp);
+  // Diego's BBS stamps created_at itself (`DesiredLRPRunInfo(clock.Now())`).
+  parts.run_info.set_created_at(absl::ToUnixNanos(now));
+  const std::string scheduling_info = Serialize(parts.scheduling_info);
+  const std::string run_info = Serialize(parts.run_info);
+  const std::string metric_tags = Serialize(parts.metric_tags);
+  const int64_t bucket = LrpBucket(lrp.process_guid());
+  const DesiredRuntimeFingerprints fps = Fingerprints(parts);
+  const SqlParam params[] = {Text(lrp.process_guid()),
+                             Text(lrp.domain()),
+                             Text(lrp.log_guid()),
+                             Int(lrp.instances()),
+                             Text(lrp.modification_tag().epoch()),
+                             Int(lrp.modification_tag().index()),
+                             Int(parts.update_strategy),
+                             Blob(scheduling_info),
+                             Blob(run_info),
+                             Blob(metric_tags),
+                             Int(bucket),
+                             Int(fps.with_tags),
+                             Int(fps.without_tags)};
+  DIEGO_ASSIGN_OR_RETURN(
+      int64_t inserted,
+      tx.Exec("INSERT INTO desired_lrps (process_guid, domain, log_guid, instances,"
+              " modification_tag_epoch, modification_tag_index, update_strategy,"
+              " scheduling_info, run_info, metric_tags, bucket, runtime_fp, runtime_fp_notags)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+              " ON CONFLICT (process_guid) DO NOTHING",
+              params));
+  if (inserted == 0) return model::ErrResourceExists();
+  DIEGO_RETURN_IF_ERROR(
+      AddDesiredSums(tx, bucket, InstanceRangeSums(lrp.process_guid(), 0, lrp.instances())));
+  DIEGO_RETURN_IF_ERROR(PointActualsAt(tx, lrp.process_guid(), &fps));
+  return JoinDesired(parts);
+}
+
+}  // namespace internal
+
 absl::StatusOr<DesireLrpResult> SqlStore::DesireLrp(const DesiredLRP& lrp,
                                                     absl::string_view trace_id) {
   DesireLrpResult result;
@@ -494,31 +559,7 @@ absl::StatusOr<DesireLrpResult> SqlStore::DesireLrp(const DesiredLRP& lrp,
     const absl::Time now = Now();
     DesiredLRP desired = lrp;
     *desired.mutable_modification_tag() = model::NewModificationTag(NewEpoch(), 0);
-    DesiredParts parts = SplitDesired(desired);
-    // Diego's BBS stamps created_at itself (`DesiredLRPRunInfo(clock.Now())`).
-    parts.run_info.set_created_at(absl::ToUnixNanos(now));
-    const std::string scheduling_info = Serialize(parts.scheduling_info);
-    const std::string run_info = Serialize(parts.run_info);
-    const std::string metric_tags = Serialize(parts.metric_tags);
-    const SqlParam params[] = {Text(desired.process_guid()),
-                               Text(desired.domain()),
-                               Text(desired.log_guid()),
-                               Int(desired.instances()),
-                               Text(desired.modification_tag().epoch()),
-                               Int(desired.modification_tag().index()),
-                               Int(parts.update_strategy),
-                               Blob(scheduling_info),
-                               Blob(run_info),
-                               Blob(metric_tags)};
-    DIEGO_ASSIGN_OR_RETURN(
-        int64_t inserted,
-        tx.Exec("INSERT INTO desired_lrps (process_guid, domain, log_guid, instances,"
-                " modification_tag_epoch, modification_tag_index, update_strategy,"
-                " scheduling_info, run_info, metric_tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (process_guid) DO NOTHING",
-                params));
-    if (inserted == 0) return model::ErrResourceExists();
-    result.lrp = JoinDesired(parts);
+    DIEGO_ASSIGN_OR_RETURN(result.lrp, internal::InsertDesiredLrp(tx, desired, now));
 
     std::vector<BbsEvent> events;
     events.push_back(DesiredLrpCreatedEvent(result.lrp, trace_id));
@@ -562,32 +603,51 @@ absl::StatusOr<UpdateLrpResult> SqlStore::UpdateDesiredLrp(absl::string_view pro
     const std::string scheduling_info = Serialize(s);
     const std::string metric_tags = Serialize(parts.metric_tags);
     const std::string run_info = run_info_changed ? Serialize(parts.run_info) : std::string();
+    const internal::DesiredRuntimeFingerprints fps = Fingerprints(parts);
     const model::v1::ModificationTag& old_tag = stored->scheduling_info.modification_tag();
     int64_t changed = 0;
     if (run_info_changed) {
       const SqlParam params[] = {Int(s.instances()),    Int(s.modification_tag().index()),
                                  Blob(scheduling_info), Blob(metric_tags),
+                                 Int(fps.with_tags),    Int(fps.without_tags),
                                  Blob(run_info),        Text(process_guid),
                                  Text(old_tag.epoch()), Int(old_tag.index())};
       DIEGO_ASSIGN_OR_RETURN(
           changed, tx.Exec("UPDATE desired_lrps SET instances = ?, modification_tag_index = ?,"
-                           " scheduling_info = ?, metric_tags = ?, run_info = ?"
+                           " scheduling_info = ?, metric_tags = ?, runtime_fp = ?,"
+                           " runtime_fp_notags = ?, run_info = ?"
                            " WHERE process_guid = ? AND modification_tag_epoch = ?"
                            " AND modification_tag_index = ?",
                            params));
     } else {
       const SqlParam params[] = {Int(s.instances()),    Int(s.modification_tag().index()),
                                  Blob(scheduling_info), Blob(metric_tags),
+                                 Int(fps.with_tags),    Int(fps.without_tags),
                                  Text(process_guid),    Text(old_tag.epoch()),
                                  Int(old_tag.index())};
       DIEGO_ASSIGN_OR_RETURN(
           changed, tx.Exec("UPDATE desired_lrps SET instances = ?, modification_tag_index = ?,"
-                           " scheduling_info = ?, metric_tags = ?"
+                           " scheduling_info = ?, metric_tags = ?, runtime_fp = ?,"
+                           " runtime_fp_notags = ?"
                            " WHERE process_guid = ? AND modification_tag_epoch = ?"
                            " AND modification_tag_index = ?",
                            params));
     }
     if (changed == 0) return SqlConflictError();
+    const int64_t old_instances = stored->scheduling_info.instances();
+    if (s.instances() > old_instances) {
+      DIEGO_RETURN_IF_ERROR(internal::AddDesiredSums(
+          tx, internal::LrpBucket(process_guid),
+          internal::InstanceRangeSums(process_guid, old_instances, s.instances())));
+    } else if (s.instances() < old_instances) {
+      DIEGO_RETURN_IF_ERROR(internal::AddDesiredSums(
+          tx, internal::LrpBucket(process_guid),
+          -internal::InstanceRangeSums(process_guid, s.instances(), old_instances)));
+    }
+    const internal::DesiredRuntimeFingerprints old_fps = Fingerprints(*stored);
+    if (old_fps.with_tags != fps.with_tags || old_fps.without_tags != fps.without_tags) {
+      DIEGO_RETURN_IF_ERROR(PointActualsAt(tx, process_guid, &fps));
+    }
 
     std::vector<BbsEvent> events;
     events.push_back(DesiredLrpChangedEvent(result.before, result.after, trace_id));
@@ -640,6 +700,10 @@ absl::StatusOr<RemoveLrpResult> SqlStore::RemoveDesiredLrp(absl::string_view pro
                 " AND modification_tag_index = ?",
                 params));
     if (changed == 0) return SqlConflictError();
+    DIEGO_RETURN_IF_ERROR(internal::AddDesiredSums(
+        tx, internal::LrpBucket(process_guid),
+        -internal::InstanceRangeSums(process_guid, 0, stored->scheduling_info.instances())));
+    DIEGO_RETURN_IF_ERROR(PointActualsAt(tx, process_guid, nullptr));
 
     std::vector<BbsEvent> events;
     events.push_back(DesiredLrpRemovedEvent(result.removed, trace_id));

@@ -1,10 +1,12 @@
 // Copyright 2026 The libdiego Authors.
 //
-// SqlStore: TaskStore. Every mutation is one `SqlDatabase::Write()` that reads
-// the row, applies the pure state-machine function of `model/task_state.h`,
-// and writes the result back with a compare-and-set on the stored bytes, so a
-// concurrent writer in another process can never be overwritten silently
-// (`SqlConflictError()` makes `Write()` rerun the function).
+// SqlStore: TaskStore, and the task row helpers of sql_store_internal.h
+// ([tasks], shared with task convergence). Every mutation is one
+// `SqlDatabase::Write()` that reads the row, applies the pure state-machine
+// function of `model/task_state.h`, and writes the result back with a
+// compare-and-set on the stored bytes, so a concurrent writer in another
+// process can never be overwritten silently (`SqlConflictError()` makes
+// `Write()` rerun the function).
 
 #include <cstdint>
 #include <functional>
@@ -23,32 +25,11 @@
 #include "sql_store_internal.h"
 
 namespace diego::bbs {
-namespace {
-
 using model::v1::Task;
 
-// A task row as read inside a write: the message and the exact stored bytes
-// (the compare-and-set operand).
-struct StoredTask {
-  Task task;
-  std::string data;
-};
+namespace internal {
 
-absl::StatusOr<std::optional<StoredTask>> ReadTask(SqlTx& tx, absl::string_view guid) {
-  std::optional<StoredTask> stored;
-  const SqlParam params[] = {Text(guid)};
-  DIEGO_RETURN_IF_ERROR(
-      tx.Query("SELECT data FROM tasks WHERE guid = ?", params, [&](const SqlRow& row) {
-        StoredTask t;
-        t.data = std::string(row.Blob(0));
-        DIEGO_RETURN_IF_ERROR(internal::ParseStored(t.data, t.task, "task", guid));
-        stored = std::move(t);
-        return absl::OkStatus();
-      }));
-  return stored;
-}
-
-absl::Status InsertTask(SqlTx& tx, const Task& task, bool* inserted) {
+absl::StatusOr<bool> InsertTask(SqlTx& tx, const Task& task) {
   std::string data;
   task.SerializeToString(&data);
   const SqlParam params[] = {Text(task.task_guid()),
@@ -65,11 +46,23 @@ absl::Status InsertTask(SqlTx& tx, const Task& task, bool* inserted) {
               " first_completed_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
               " ON CONFLICT (guid) DO NOTHING",
               params));
-  *inserted = changed > 0;
-  return absl::OkStatus();
+  return changed > 0;
 }
 
-// Overwrites the row of `after` if it still holds exactly `before.data`.
+absl::StatusOr<std::optional<StoredTask>> ReadTask(SqlTx& tx, absl::string_view guid) {
+  std::optional<StoredTask> stored;
+  const SqlParam params[] = {Text(guid)};
+  DIEGO_RETURN_IF_ERROR(
+      tx.Query("SELECT data FROM tasks WHERE guid = ?", params, [&](const SqlRow& row) {
+        StoredTask t;
+        t.data = std::string(row.Blob(0));
+        DIEGO_RETURN_IF_ERROR(ParseStored(t.data, t.task, "task", guid));
+        stored = std::move(t);
+        return absl::OkStatus();
+      }));
+  return stored;
+}
+
 absl::Status UpdateTask(SqlTx& tx, const StoredTask& before, const Task& after) {
   std::string data;
   after.SerializeToString(&data);
@@ -90,7 +83,19 @@ absl::Status UpdateTask(SqlTx& tx, const StoredTask& before, const Task& after) 
   return absl::OkStatus();
 }
 
-}  // namespace
+absl::Status DeleteTaskIfUnchanged(SqlTx& tx, absl::string_view guid, absl::string_view data) {
+  const SqlParam params[] = {Text(guid), Blob(data)};
+  DIEGO_ASSIGN_OR_RETURN(int64_t changed,
+                         tx.Exec("DELETE FROM tasks WHERE guid = ? AND data = ?", params));
+  if (changed == 0) return SqlConflictError();
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
+using internal::ReadTask;
+using internal::StoredTask;
+using internal::UpdateTask;
 
 absl::StatusOr<std::vector<Task>> SqlStore::Tasks(const TaskFilter& filter) {
   std::string sql = "SELECT guid, data FROM tasks";
@@ -137,8 +142,7 @@ absl::StatusOr<Task> SqlStore::DesireTask(const model::v1::TaskDefinition& defin
   Task task;
   DIEGO_RETURN_IF_ERROR(db_->Write([&](SqlTx& tx) -> absl::Status {
     task = model::DesireTask(definition, task_guid, domain, Now());
-    bool inserted = false;
-    DIEGO_RETURN_IF_ERROR(InsertTask(tx, task, &inserted));
+    DIEGO_ASSIGN_OR_RETURN(const bool inserted, internal::InsertTask(tx, task));
     if (!inserted) return model::ErrResourceExists();
     internal::PublishAfterCommit(tx, events_, {TaskCreatedEvent(task)});
     return absl::OkStatus();
@@ -228,10 +232,7 @@ absl::StatusOr<Task> SqlStore::DeleteTask(absl::string_view task_guid) {
     DIEGO_ASSIGN_OR_RETURN(std::optional<StoredTask> stored, ReadTask(tx, task_guid));
     if (!stored.has_value()) return model::ErrResourceNotFound();
     DIEGO_RETURN_IF_ERROR(model::DeleteTask(stored->task));
-    const SqlParam params[] = {Text(task_guid), Blob(stored->data)};
-    DIEGO_ASSIGN_OR_RETURN(int64_t changed,
-                           tx.Exec("DELETE FROM tasks WHERE guid = ? AND data = ?", params));
-    if (changed == 0) return SqlConflictError();
+    DIEGO_RETURN_IF_ERROR(internal::DeleteTaskIfUnchanged(tx, task_guid, stored->data));
     deleted = std::move(stored->task);
     internal::PublishAfterCommit(tx, events_, {TaskRemovedEvent(deleted)});
     return absl::OkStatus();

@@ -55,11 +55,13 @@ void TxImpl::AfterCommit(std::function<void()> fn) {
 
 GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> conn,
                                      const EngineTraits& traits, int max_batch,
-                                     int max_write_attempts)
+                                     int max_write_attempts,
+                                     std::function<absl::Status(SqlTx&)> before_commit)
     : conn_(std::move(conn)),
       traits_(traits),
       max_batch_(max_batch),
-      max_write_attempts_(max_write_attempts) {
+      max_write_attempts_(max_write_attempts),
+      before_commit_(std::move(before_commit)) {
   batch_.reserve(max_batch_);
   thread_ = std::thread([this] { Run(); });
 }
@@ -206,6 +208,19 @@ void GroupCommitWriter::RunBatch() {
       return;
     }
   }
+  if (before_commit_) {
+    if (absl::Status s = RunBeforeCommit(&finish); !s.ok()) {
+      if (conn_->InTransaction()) (void)conn_->Exec("ROLLBACK", {});
+      after_commit_.clear();
+      // A write that already failed keeps its own error; the ones that would
+      // have committed get the fence's.
+      for (Pending* pending : batch_) {
+        if (pending->result.ok()) pending->result = s;
+        pending->done.Notify();
+      }
+      return;
+    }
+  }
   if (absl::Status s = conn_->ExecSequence(finish); !s.ok()) {
     if (conn_->InTransaction()) (void)conn_->Exec("ROLLBACK", {});
     after_commit_.clear();
@@ -215,6 +230,22 @@ void GroupCommitWriter::RunBatch() {
   for (std::function<void()>& fn : after_commit_) fn();
   after_commit_.clear();
   for (Pending* pending : batch_) pending->done.Notify();
+}
+
+absl::Status GroupCommitWriter::RunBeforeCommit(std::vector<absl::string_view>* finish) {
+  // The last write's ROLLBACK TO must come first: on PostgreSQL a failed
+  // savepoint refuses every statement until rolled back.
+  const std::vector<absl::string_view> pending(finish->begin(), finish->end() - 1);
+  if (!pending.empty()) {
+    if (absl::Status s = conn_->ExecSequence(pending); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("sql: write batch aborted: ", s.message()));
+    }
+    finish->erase(finish->begin(), finish->end() - 1);
+  }
+  TxImpl tx(conn_.get(), traits_.engine, TxImpl::Mode::kWrite, &after_commit_);
+  absl::Status status = before_commit_(tx);
+  if (status.ok()) status = tx.failed();
+  return status;
 }
 
 // ---------------------------------------------------------------------------
@@ -229,7 +260,8 @@ class PooledDatabase final : public SqlDatabase {
       : traits_(traits),
         reader_factory_(std::move(reader_factory)),
         readers_(static_cast<size_t>(options.read_connections)),
-        writer_(std::move(writer), traits, options.max_batch, options.max_write_attempts) {
+        writer_(std::move(writer), traits, options.max_batch, options.max_write_attempts,
+                options.before_commit) {
     free_.reserve(readers_.size());
     for (size_t i = readers_.size(); i > 0; --i) free_.push_back(static_cast<int>(i - 1));
   }

@@ -9,9 +9,11 @@
 // up to `max_batch` consecutive queued writes, runs BEGIN (SQLite: BEGIN
 // IMMEDIATE), each write inside `SAVEPOINT diego_write` (RELEASE on success,
 // ROLLBACK TO on failure; kAborted reruns up to `max_write_attempts`),
-// COMMIT, then the batch's AfterCommit callbacks in order, then wakes the
-// callers. A failing COMMIT (or a savepoint statement
-// failing, meaning the transaction is gone) fails every write of the batch.
+// the fencing hook (`Options::before_commit`, if set; its failure rolls the
+// batch back and fails every write of it with its status), COMMIT, then the
+// batch's AfterCommit callbacks in order, then wakes the callers. A failing
+// COMMIT (or a savepoint statement failing, meaning the transaction is gone)
+// fails every write of the batch.
 // `Exclusive()` is queued the same way and runs alone between batches.
 
 #ifndef DIEGO_BBS_SRC_SQL_WRITER_H_
@@ -133,8 +135,10 @@ class TxImpl final : public SqlTx {
 // The single writer of one database.
 class GroupCommitWriter {
  public:
+  // `before_commit` may be empty (no fencing).
   GroupCommitWriter(std::unique_ptr<Connection> conn, const EngineTraits& traits,
-                    int max_batch, int max_write_attempts);
+                    int max_batch, int max_write_attempts,
+                    std::function<absl::Status(SqlTx&)> before_commit = nullptr);
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
   // Stops (see `Stop()`).
@@ -167,11 +171,15 @@ class GroupCommitWriter {
   bool RunWrite(Pending& pending, bool last, std::vector<absl::string_view>* finish,
                 absl::Status* fatal);
   void FailBatch(const absl::Status& status);
+  // Runs `before_commit_` in the batch's transaction; `*finish` loses the
+  // statements it ran first (a pending ROLLBACK TO) and keeps the COMMIT.
+  absl::Status RunBeforeCommit(std::vector<absl::string_view>* finish);
 
   const std::unique_ptr<Connection> conn_;
   const EngineTraits traits_;
   const int max_batch_;
   const int max_write_attempts_;
+  const std::function<absl::Status(SqlTx&)> before_commit_;
 
   absl::Mutex mu_;
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);

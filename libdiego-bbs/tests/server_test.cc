@@ -6,17 +6,11 @@
 
 #include "diego/bbs/server.h"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -56,6 +50,7 @@
 #include "diego/testing/fake_rep_client.h"
 #include "diego/testing/status_matchers.h"
 #include "diego/testing/test_logger.h"
+#include "diego/testing/test_pki.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -148,81 +143,7 @@ v1::Error EnvelopeError(const std::string& body) {
   return envelope.error();
 }
 
-// A throwaway PKI made with OpenSSL's C API.
-class TestPki {
- public:
-  explicit TestPki(const std::string& dir) : dir_(dir) {}
-
-  // Writes <name>.crt / <name>.key signed by `issuer` (self-signed when
-  // empty).
-  bool Make(const std::string& name, const std::string& issuer, bool is_ca, bool server) {
-    EVP_PKEY* key = EVP_EC_gen("P-256");
-    if (key == nullptr) return false;
-    X509* cert = X509_new();
-    X509_set_version(cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), ++serial_);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
-    X509_set_pubkey(cert, key);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
-    X509* issuer_cert = cert;
-    EVP_PKEY* issuer_key = key;
-    if (!issuer.empty()) {
-      issuer_cert = certs_.at(issuer);
-      issuer_key = keys_.at(issuer);
-    }
-    X509_set_issuer_name(cert, X509_get_subject_name(issuer_cert));
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer_cert, cert, nullptr, nullptr, 0);
-    auto add = [&](int nid, const char* value) {
-      X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-      if (ext == nullptr) return false;
-      X509_add_ext(cert, ext, -1);
-      X509_EXTENSION_free(ext);
-      return true;
-    };
-    bool ok = add(NID_basic_constraints, is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-    if (is_ca) {
-      ok = ok && add(NID_key_usage, "critical,keyCertSign,cRLSign");
-    } else {
-      ok = ok && add(NID_key_usage, "critical,digitalSignature,keyEncipherment");
-      ok = ok && add(NID_ext_key_usage, server ? "serverAuth" : "clientAuth");
-      if (server) ok = ok && add(NID_subject_alt_name, "IP:127.0.0.1");
-    }
-    ok = ok && X509_sign(cert, issuer_key, EVP_sha256()) > 0;
-    ok = ok && WritePem(name, cert, key);
-    certs_[name] = cert;
-    keys_[name] = key;
-    return ok;
-  }
-
-  std::string Cert(const std::string& name) const { return dir_ + "/" + name + ".crt"; }
-  std::string Key(const std::string& name) const { return dir_ + "/" + name + ".key"; }
-
-  ~TestPki() {
-    for (auto& [name, cert] : certs_) X509_free(cert);
-    for (auto& [name, key] : keys_) EVP_PKEY_free(key);
-  }
-
- private:
-  bool WritePem(const std::string& name, X509* cert, EVP_PKEY* key) {
-    FILE* c = std::fopen(Cert(name).c_str(), "w");
-    FILE* k = std::fopen(Key(name).c_str(), "w");
-    if (c == nullptr || k == nullptr) return false;
-    const bool ok = PEM_write_X509(c, cert) == 1 &&
-                    PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
-    std::fclose(c);
-    std::fclose(k);
-    return ok;
-  }
-
-  std::string dir_;
-  long serial_ = 0;  // NOLINT(runtime/int)
-  std::map<std::string, X509*> certs_;
-  std::map<std::string, EVP_PKEY*> keys_;
-};
+using ::diego::fakes::TestPki;
 
 // Reads one event stream on a background thread.
 class StreamReader {
@@ -359,6 +280,12 @@ class ServerTest : public ::testing::Test {
 
   // Builds hub, store, service, metrics and server and starts the server.
   void StartAll() {
+    BuildAll();
+    ASSERT_OK(server_->Start());
+  }
+
+  // As StartAll() but leaves the server unstarted.
+  void BuildAll() {
     hub_ = std::make_unique<EventHub>(hub_max_pending_);
     store_ = std::make_unique<SqlStore>(db_.get(), hub_.get(), &clock_);
     service_ = std::make_unique<BbsService>(store_.get(), &auctioneer_, &reps_, *log_.logger());
@@ -366,7 +293,6 @@ class ServerTest : public ::testing::Test {
     AddBbsStoreCollector(*metrics_, store_.get(), hub_.get());
     server_ = std::make_unique<BbsServer>(service_.get(), hub_.get(), metrics_.get(),
                                           *log_.logger(), options_);
-    ASSERT_OK(server_->Start());
   }
 
   void StopAll() {
@@ -1191,6 +1117,126 @@ TEST_F(ServerTest, HealthListenerServesPingAndMetrics) {
   EXPECT_THAT(metrics->body, HasSubstr("RequestCount{route=\"TaskEventStream\"} 1\n"));
   // Streams are counted but not timed.
   EXPECT_THAT(metrics->body, HasSubstr("RequestLatency_count 5\n"));
+}
+
+// A loopback port nothing listens on (bound, then closed, by the kernel's
+// choice).
+int UnusedLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+// GET `path` on the health listener: {status, body}; status -1 on a
+// transport error.
+std::pair<int, std::string> HealthGet(int port, const std::string& path) {
+  httplib::Client client("127.0.0.1", port);
+  httplib::Result result = client.Get(path);
+  if (!result) return {-1, httplib::to_string(result.error())};
+  return {result->status, result->body};
+}
+
+TEST_F(ServerTest, StandbyServesHealthAndReadyzWithoutAnApiPort) {
+  std::atomic<bool> active{false};
+  options_.readiness = [&active] { return active.load(); };
+  const int api_port = UnusedLoopbackPort();
+  ASSERT_GT(api_port, 0);
+  options_.listen_address = absl::StrCat("127.0.0.1:", api_port);
+  BuildAll();
+  ASSERT_OK(server_->StartHealth());
+  EXPECT_EQ(server_->port(), -1);
+  EXPECT_FALSE(server_->api_serving());
+  ASSERT_GT(server_->health_port(), 0);
+
+  EXPECT_EQ(HealthGet(server_->health_port(), "/ping").first, 200);
+  EXPECT_EQ(HealthGet(server_->health_port(), "/metrics").first, 200);
+  EXPECT_EQ(HealthGet(server_->health_port(), "/readyz"),
+            std::make_pair(503, std::string("standby")));
+  // The API port is not bound: connection refused.
+  httplib::Client api("127.0.0.1", api_port);
+  httplib::Result refused = api.Post("/v1/ping", "", "application/x-protobuf");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), httplib::Error::Connection);
+  EXPECT_THAT(log_.Messages(), Not(::testing::Contains("bbs.server.started")));
+
+  // Becoming active: the API listener starts, readiness follows the callback.
+  ASSERT_OK(server_->StartApi());
+  EXPECT_EQ(server_->port(), api_port);
+  EXPECT_TRUE(server_->api_serving());
+  ASSERT_OK_AND_ASSIGN(v1::PingResponse pong, Call<v1::PingResponse>("Ping", v1::PingResponse()));
+  EXPECT_TRUE(pong.available());
+  EXPECT_EQ(HealthGet(server_->health_port(), "/readyz").first, 503);
+  active = true;
+  EXPECT_EQ(HealthGet(server_->health_port(), "/readyz"),
+            std::make_pair(200, std::string("active")));
+  EXPECT_THAT(log_.Messages(), ::testing::Contains("bbs.server.health-started"));
+  EXPECT_THAT(log_.Messages(), ::testing::Contains("bbs.server.started"));
+
+  server_->Stop();
+  EXPECT_FALSE(server_->api_serving());
+  EXPECT_EQ(HealthGet(server_->health_port(), "/ping").first, -1);
+}
+
+TEST_F(ServerTest, ReadyzWithoutCallbackFollowsTheApiListener) {
+  StartAll();
+  EXPECT_EQ(HealthGet(server_->health_port(), "/readyz"),
+            std::make_pair(200, std::string("active")));
+
+  BbsServer::Options o = options_;
+  BbsServer standby(service_.get(), hub_.get(), nullptr, *log_.logger(), o);
+  ASSERT_OK(standby.StartHealth());
+  EXPECT_EQ(HealthGet(standby.health_port(), "/readyz"),
+            std::make_pair(503, std::string("standby")));
+  // Without metrics, /metrics is not served; /ping is.
+  EXPECT_EQ(HealthGet(standby.health_port(), "/metrics").first, 404);
+  EXPECT_EQ(HealthGet(standby.health_port(), "/ping").first, 200);
+  ASSERT_OK(standby.StartApi());
+  EXPECT_EQ(HealthGet(standby.health_port(), "/readyz").first, 200);
+  standby.Stop();
+}
+
+TEST_F(ServerTest, StartSequenceErrors) {
+  BuildAll();
+  ASSERT_OK(server_->StartHealth());
+  EXPECT_THAT(server_->StartHealth(), fakes::StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(server_->Start(), fakes::StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK(server_->StartApi());
+  EXPECT_THAT(server_->StartApi(), fakes::StatusIs(absl::StatusCode::kFailedPrecondition));
+  server_->Stop();
+
+  // Nothing starts after Stop().
+  BbsServer late(service_.get(), hub_.get(), nullptr, *log_.logger(), options_);
+  late.Stop();
+  EXPECT_THAT(late.StartApi(), fakes::StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(late.port(), -1);
+
+  // No health address: StartHealth() is a no-op, StartApi() serves alone.
+  BbsServer::Options o = options_;
+  o.health_listen_address = "";
+  BbsServer api_only(service_.get(), hub_.get(), nullptr, *log_.logger(), o);
+  ASSERT_OK(api_only.StartHealth());
+  EXPECT_EQ(api_only.health_port(), -1);
+  ASSERT_OK(api_only.StartApi());
+  EXPECT_GT(api_only.port(), 0);
+  api_only.Stop();
+
+  // A health port in use fails StartHealth() with kUnavailable.
+  BbsServer::Options clash_options = options_;
+  BbsServer other(service_.get(), hub_.get(), nullptr, *log_.logger(), options_);
+  ASSERT_OK(other.StartHealth());
+  clash_options.health_listen_address = absl::StrCat("127.0.0.1:", other.health_port());
+  BbsServer clash(service_.get(), hub_.get(), nullptr, *log_.logger(), clash_options);
+  EXPECT_THAT(clash.StartHealth(), fakes::StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST(MetricsTest, RendersPrometheusText) {

@@ -42,9 +42,12 @@
 #ifndef DIEGO_BBS_CONVERGER_H_
 #define DIEGO_BBS_CONVERGER_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -68,6 +71,8 @@ struct ConvergerMetrics {
   int64_t task_runs = 0;                 // ConvergenceTaskRuns
   int64_t skipped_runs = 0;              // passes skipped (no cell set)
   int64_t cell_triggered_runs = 0;       // passes started by a vanished cell
+  int64_t tasks_pruned = 0;              // ConvergenceTasksPruned (total)
+  int64_t tasks_kicked = 0;              // ConvergenceTasksKicked (total)
   absl::Duration last_lrp_duration;      // ConvergenceLRPDuration
   absl::Duration last_task_duration;     // ConvergenceTaskDuration
   LrpConvergenceResult last_lrp;         // counts of the last LRP pass (lists cleared)
@@ -106,7 +111,21 @@ class Converger {
   ConvergerMetrics metrics() const;
 
  private:
+  // The background loop (see the file comment).
   void Loop();
+  // One pass; `cell_triggered` counts it in cell_triggered_runs.
+  absl::Status RunPass(bool cell_triggered);
+  // Re-reads the cell set; true when a cell of the previous read is gone.
+  bool CellVanished();
+  // The task half of a pass: store call, auction batch, completions.
+  absl::Status ConvergeTasks(const CellSet& cells, const Logger& logger);
+  // The LRP half: store call, auction batch, retirements, rep updates.
+  absl::Status ConvergeLrps(const CellSet& cells,
+                            const std::vector<model::v1::CellPresence>& presences,
+                            const Logger& logger);
+  // Runs work(0) .. work(n - 1) on at most `workers` threads; returns when
+  // all are done.
+  void RunBounded(size_t n, const std::function<void(size_t)>& work) const;
 
   ConvergenceStore* const store_;
   CellPresenceSource* const cells_;
@@ -121,9 +140,13 @@ class Converger {
   absl::Mutex pass_mu_;  // serializes passes
   mutable absl::Mutex mu_;
   ConvergerMetrics metrics_ ABSL_GUARDED_BY(mu_);
+  // Cell ids of the last successful read (pass or poll).
+  CellSet known_cells_ ABSL_GUARDED_BY(mu_);
 
+  absl::Mutex lifecycle_mu_;  // Start / Stop
+  bool started_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
   absl::Notification stop_;
-  std::thread thread_;
+  std::thread thread_ ABSL_GUARDED_BY(lifecycle_mu_);
 };
 
 // Publishes `converger`'s metrics on `metrics` (Diego's names, see

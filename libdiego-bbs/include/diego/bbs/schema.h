@@ -51,6 +51,24 @@
 //     Locket's table (locks and cell presences); `/v1/cells/list.r1` reads
 //     the PRESENCE rows.
 //
+// Version 2 adds the convergence index (libdiego-bbs/src/
+// sql_store_convergence_index.h), computed for existing rows by the
+// migration itself:
+//
+//   desired_lrps + bucket BIGINT, runtime_fp BIGINT, runtime_fp_notags BIGINT
+//     index on (bucket, process_guid, instances, domain).
+//   actual_lrps + bucket BIGINT, runtime_fp BIGINT, desired_fp BIGINT NULL,
+//                 desired_fp_notags BIGINT NULL
+//     index on (bucket, presence, process_guid, instance_index, domain);
+//     the partial index actual_lrps_runtime_drift (RUNNING
+//     ORDINARY rows whose runtime_fp matches neither desired copy);
+//     actual_lrps_state_since becomes (state, presence, since).
+//   lrp_buckets(bucket BIGINT PK, desired_count, desired_sum1, desired_sum2,
+//               actual_count, actual_sum1, actual_sum2 BIGINT)
+//     per bucket, the instance-set sums of the desired LRPs and of the
+//     ORDINARY ActualLRP rows.
+//   tasks_state becomes (state, cell_id).
+//
 // Column values are always written from the blob's message in the same
 // statement, so the two never disagree.
 
@@ -66,7 +84,7 @@
 namespace diego::bbs {
 
 // The schema version this binary writes.
-inline constexpr int64_t kCurrentSchemaVersion = 1;
+inline constexpr int64_t kCurrentSchemaVersion = 2;
 
 // The version stored in `db`, 0 for an empty database.
 absl::StatusOr<int64_t> ReadSchemaVersion(SqlDatabase& db);
@@ -75,6 +93,10 @@ absl::StatusOr<int64_t> ReadSchemaVersion(SqlDatabase& db);
 // safe to run from two processes at once (the loser sees the winner's
 // version and does nothing).
 absl::Status MigrateSchema(SqlDatabase& db);
+
+// `MigrateSchema`, stopping at `version` (1..kCurrentSchemaVersion; else
+// kInvalidArgument). For tests of an upgrade, and tools.
+absl::Status MigrateSchemaTo(SqlDatabase& db, int64_t version);
 
 }  // namespace diego::bbs
 

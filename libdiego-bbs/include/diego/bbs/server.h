@@ -47,9 +47,18 @@
 //     `InvalidResponse` "Invalid Response with status code: 413").
 //
 // Health listener (`Options::health_listen_address`, plain HTTP, meant for
-// 127.0.0.1): `GET /ping` -> 200 empty body (Diego's health check), and
+// 127.0.0.1): `GET /ping` -> 200 empty body (Diego's health check),
 // `GET /metrics` -> the Prometheus text of `Metrics::RenderPrometheusText()`
-// (`Content-Type: text/plain; version=0.0.4`). Anything else: 404.
+// (`Content-Type: text/plain; version=0.0.4`), and `GET /readyz` -> 200
+// "active" while `Options::readiness` returns true, else 503 "standby"
+// (`Content-Type: text/plain`; not in Diego, whose standby BBS simply has no
+// API port). Anything else: 404.
+//
+// Active/standby: `StartHealth()` serves the health listener alone, so a
+// standby BBS answers /ping, /metrics and /readyz while its API port is not
+// bound at all (clients get "connection refused", as with Diego's standby);
+// `StartApi()` binds and serves the API once the BBS holds its lock.
+// `Start()` does both at once.
 //
 // Threads: every open connection (including an idle keep-alive one) and
 // every event stream occupies one worker thread of a pool of
@@ -69,7 +78,7 @@
 //   ... server.port() ...
 //   server.Stop();
 //
-// Thread-safety: `Start()`/`Stop()` from one controlling thread; the accessors
+// Thread-safety: `Start*()`/`Stop()` from one controlling thread; the accessors
 // are thread-safe after `Start()` returned.
 
 #ifndef DIEGO_BBS_SERVER_H_
@@ -77,6 +86,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -128,6 +138,9 @@ class BbsServer {
     // How often an idle event stream wakes to check whether its client went
     // away or the server is stopping.
     absl::Duration event_poll_interval = absl::Seconds(1);
+    // Answers `GET /readyz` (called on a health worker thread, so it must be
+    // thread-safe and quick). Null = ready while the API listener serves.
+    std::function<bool()> readiness;
   };
 
   // Every pointer must outlive the server. `metrics` may be null (no request
@@ -139,20 +152,38 @@ class BbsServer {
   BbsServer& operator=(const BbsServer&) = delete;
 
   // Validates the options, loads TLS material, binds both listeners and
-  // starts serving on background threads. Errors: kInvalidArgument for a bad
-  // address or option, kFailedPrecondition when TLS files cannot be loaded
-  // (naming the file), kUnavailable when a port cannot be bound. Call once.
+  // starts serving on background threads (`StartHealth()` + `StartApi()`, but
+  // nothing is served unless both ports could be bound). Errors:
+  // kInvalidArgument for a bad address or option, kFailedPrecondition when
+  // TLS files cannot be loaded (naming the file) or a listener was already
+  // started, kUnavailable when a port cannot be bound. Call once, instead of
+  // the two below. Logs "started".
   absl::Status Start();
+
+  // Binds and serves the health listener only (no-op when
+  // `health_listen_address` is ""). Errors: kInvalidArgument for a bad
+  // address, kUnavailable when the port cannot be bound, kFailedPrecondition
+  // when called twice or after `Start()`/`Stop()`. Logs "health-started".
+  absl::Status StartHealth();
+
+  // Validates the options, loads TLS material, binds and serves the API
+  // listener (after `StartHealth()`, or alone: then there is no health
+  // listener). Errors as `Start()`. Call once. Logs "started".
+  absl::Status StartApi();
 
   // Ends every open event stream (each gets its final chunk; new ones get
   // 503), then stops accepting and waits for in-flight requests to finish
-  // (idle keep-alive connections: up to keep_alive_timeout). Idempotent.
+  // (idle keep-alive connections: up to keep_alive_timeout). Stops whichever
+  // listeners run. Idempotent.
   void Stop();
 
-  // The bound API / health ports (valid after Start(); -1 before or when
-  // there is no health listener).
+  // The bound API / health ports (valid after StartApi() / StartHealth();
+  // -1 before or when there is no such listener).
   int port() const;
   int health_port() const;
+
+  // Whether the API listener is serving (started and not stopped).
+  bool api_serving() const;
 
   // Open event streams (for tests and metrics).
   size_t open_event_streams() const;

@@ -178,8 +178,9 @@ class SqlDatabase {
     bool create_if_missing = true;
     // Fencing: when set, runs on the writer inside every batch's transaction
     // after the batch's writes and before COMMIT. If it fails, the batch is
-    // rolled back and every `Write()` of the batch returns its status
-    // (AfterCommit callbacks are dropped); nothing is retried. Used by an
+    // rolled back and every `Write()` of the batch whose function succeeded
+    // returns its status (a write that failed keeps its own error; AfterCommit
+    // callbacks are dropped); nothing is retried. Used by an
     // active/standby BBS to refuse writes once it may have lost its lock
     // (diego/locket/fence.h). Not run for `Exclusive()` or `Read()`.
     std::function<absl::Status(SqlTx&)> before_commit;

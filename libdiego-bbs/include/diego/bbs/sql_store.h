@@ -52,6 +52,11 @@ class SqlStore final : public BbsStore {
     // Makes modification-tag epochs; default `GenerateGuid()`. Tests inject a
     // deterministic one.
     std::function<std::string()> generate_guid;
+    // Where `Cells()`/`CellById()` read cell presences; null = the `locks`
+    // table of this database (Locket served from it). diego-bbs with a remote
+    // Locket passes a `locket::LocketCellPresenceSource`. Must outlive the
+    // store.
+    CellPresenceSource* cells = nullptr;
   };
 
   // `db` (migrated), `events` and `clock` must outlive the store.
@@ -137,7 +142,8 @@ class SqlStore final : public BbsStore {
                                          const model::v1::ActualLRPInstanceKey& instance_key,
                                          absl::string_view trace_id) override;
 
-  // CellPresenceSource (reads Locket's `locks` table, type_code PRESENCE).
+  // CellPresenceSource (reads Locket's `locks` table, type_code PRESENCE, or
+  // `Options::cells`).
   absl::StatusOr<std::vector<model::v1::CellPresence>> Cells() override;
   absl::StatusOr<model::v1::CellPresence> CellById(absl::string_view cell_id) override;
 

@@ -18,9 +18,11 @@
 // `GrpcLocketClient` is the `LocketClient` for a remote Locket: each call has
 // a deadline of `timeout`; the returned status carries the server's code and
 // message (a server that cannot be reached: kUnavailable; a passed deadline:
-// kDeadlineExceeded). With `tls` it presents a client certificate and
-// verifies the server against `ca_file` (server name from the address host,
-// or `server_name` when set).
+// kDeadlineExceeded; a timeout <= 0 fails so without a call). With `tls` it
+// presents a client certificate and verifies the server against `ca_file`
+// (server name from the address host, or `server_name` when set); a client
+// `GrpcTls` with empty cert_file and key_file presents no certificate (which a
+// mutual-TLS server refuses).
 //
 // Thread-safety: both are thread-safe.
 

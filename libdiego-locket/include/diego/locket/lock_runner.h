@@ -85,7 +85,9 @@ class LockRunner {
   absl::Time LeaseExpiry() const;
 
   // One attempt, as the loop makes it (exposed for tests that drive the
-  // runner without its thread). Returns the Lock call's status.
+  // runner without its thread). Returns the Lock call's status. Once a
+  // kLock runner has lost its lock it makes no call and returns the status
+  // of the refresh that failed.
   absl::Status AttemptOnce();
 
  private:
@@ -100,8 +102,11 @@ class LockRunner {
   bool held_ ABSL_GUARDED_BY(mu_) = false;
   bool ever_held_ ABSL_GUARDED_BY(mu_) = false;
   bool lost_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status lost_status_ ABSL_GUARDED_BY(mu_);  // The failed refresh.
   absl::Time lease_expiry_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 
+  model::v1::LockRequest request_;  // resource (typed by mode) + ttl
+  absl::Mutex stop_mu_;            // Serializes Stop().
   absl::Notification stop_;
   std::thread thread_;
 };

@@ -7,11 +7,11 @@
 // `LocketService`: Locket's handler and expiry (diego-spec.md 8) over a
 // `LockStore`; it is also the in-process `LocketClient`.
 //
-// Calls (validation in Diego's order, errors of errors.h):
-//   * Lock: resource.owner empty -> ErrInvalidOwner; type (after
-//     `NormalizeResourceType`) not LOCK/PRESENCE -> ErrInvalidType;
-//     ttl_in_seconds <= 0 -> ErrInvalidTtl; then `LockStore::Lock`. A
-//     successful Lock (re)arms the row's expiry timer.
+// Calls (validation in Diego's order, errors of errors.h; see
+// `ValidateLockRequest` below):
+//   * Lock: type not LOCK/PRESENCE -> ErrInvalidType; ttl_in_seconds <= 0
+//     -> ErrInvalidTtl; resource.owner empty -> ErrInvalidOwner; then
+//     `LockStore::Lock`. A successful Lock (re)arms the row's expiry timer.
 //   * Release: `LockStore::Release`; disarms the timer.
 //   * Fetch: `LockStore::Fetch`.
 //   * FetchAll: type (normalised from type_code / type) not LOCK/PRESENCE ->
@@ -55,6 +55,22 @@
 #include "diego/locket/lock_store.h"
 
 namespace diego::locket {
+
+// Diego's request checks (cloudfoundry/locket handlers.go `validate` and the
+// Lock checks), shared by `LocketService` and `fakes::FakeLocketClient`.
+//
+// The type pair (`type_code`, deprecated `type`) is valid when type_code is
+// LOCK or PRESENCE and type is empty or names the same kind, or type_code is
+// UNKNOWN and type is "lock" or "presence". Anything else (also a type_code
+// number that is not a TypeCode value) is `ErrInvalidType()`.
+//
+// Lock: the type pair of `resource`, then ttl_in_seconds > 0
+// (`ErrInvalidTtl()`), then a non-empty owner (`ErrInvalidOwner()`).
+absl::Status ValidateLockRequest(const model::v1::LockRequest& request);
+
+// FetchAll: the type pair of the request; returns the TypeCode asked for
+// (LOCK or PRESENCE) or `ErrInvalidType()`.
+absl::StatusOr<model::v1::TypeCode> FetchAllTypeCode(const model::v1::FetchAllRequest& request);
 
 struct LocketMetrics {
   int64_t active_locks = 0;       // LOCK rows at the last sweep
@@ -108,6 +124,9 @@ class LocketService final : public LocketClient {
     int64_t modified_index = 0;
     bool presence = false;
     absl::Time due;
+    // Order of arming (`next_arm_seq_`): a sweep leaves alone timers armed
+    // after it started reading.
+    int64_t arm_seq = 0;
   };
   void Arm(const LockRow& row, absl::Time due) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
@@ -120,7 +139,13 @@ class LocketService final : public LocketClient {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Timer> timers_ ABSL_GUARDED_BY(mu_);  // by key
   LocketMetrics metrics_ ABSL_GUARDED_BY(mu_);
+  int64_t next_arm_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  // The background loop's current wait: notified to wake it early (Stop(),
+  // or a timer armed due before `wake_deadline_`).
+  std::unique_ptr<absl::Notification> wake_ ABSL_GUARDED_BY(mu_);
+  absl::Time wake_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
 
+  absl::Mutex run_mu_;  // Serializes Start() and Stop().
   std::unique_ptr<absl::Notification> stop_;
   std::thread thread_;
 };
