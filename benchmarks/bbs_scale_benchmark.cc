@@ -41,9 +41,6 @@
 // PostgreSQL is a throwaway server (libdiego-testing's PostgresServer, run as
 // the `postgres` user), on the same disk as the SQLite file.
 
-#include <signal.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,9 +69,10 @@
 #include "diego/bbs/sql.h"
 #include "diego/locket/cells.h"
 #include "diego/locket/grpc.h"
+#include "diego/testing/child_process.h"
 #include "diego/testing/postgres_server.h"
+#include "diego/testing/sample_models.h"
 #include "httplib.h"
-#include "nlohmann/json.hpp"
 
 namespace {
 
@@ -136,73 +134,40 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-// The `data` of the first JSON log line whose message is `message`, or null.
-std::optional<nlohmann::json> LogData(const std::string& log, absl::string_view message) {
-  for (absl::string_view line : absl::StrSplit(log, '\n')) {
-    if (!absl::StrContains(line, message)) continue;
-    nlohmann::json parsed = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
-    if (parsed.is_discarded() || !parsed.contains("message")) continue;
-    if (parsed["message"].get<std::string>() != message) continue;
-    return parsed.value("data", nlohmann::json::object());
-  }
-  return std::nullopt;
-}
-
+// A diego-bbs process on `db_url`, ready (it holds the lock and serves).
 class BbsProcess {
  public:
   BbsProcess(const std::string& db_url, const std::string& dir, const std::string& auctioneer) {
-    log_path_ = absl::StrCat(dir, "/bbs.log");
-    std::vector<std::string> args = {
-        GetSettings().diego_bbs,
-        absl::StrCat("--db=", db_url),
-        "--listen_address=127.0.0.1:0",
-        "--health_address=127.0.0.1:0",
-        "--locket_listen_address=127.0.0.1:0",
-        absl::StrCat("--auctioneer_address=", auctioneer),
-        "--converge_repeat_interval=1s",
-        "--worker_threads=128",
-        "--log_level=info",
-    };
-    pid_ = fork();
-    DIEGO_CHECK(pid_ >= 0);
-    if (pid_ == 0) {
-      FILE* log = freopen(log_path_.c_str(), "w", stderr);
-      if (log == nullptr) _exit(127);
-      std::vector<char*> argv;
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
+    absl::StatusOr<std::unique_ptr<diego::fakes::ChildProcess>> started =
+        diego::fakes::ChildProcess::Start(
+            {
+                GetSettings().diego_bbs,
+                absl::StrCat("--db=", db_url),
+                "--listen_address=127.0.0.1:0",
+                "--health_address=127.0.0.1:0",
+                "--locket_listen_address=127.0.0.1:0",
+                absl::StrCat("--auctioneer_address=", auctioneer),
+                "--converge_repeat_interval=1s",
+                "--worker_threads=128",
+                "--log_level=info",
+            },
+            absl::StrCat(dir, "/bbs.log"));
+    DIEGO_CHECK_OK(started.status());
+    process_ = *std::move(started);
+    absl::StatusOr<diego::LogEntry> ready = process_->AwaitLine("bbs.ready", absl::Minutes(2));
+    if (!ready.ok()) {
+      fprintf(stderr, "diego-bbs did not become ready: %s\n",
+              std::string(ready.status().message()).c_str());
+      std::abort();
     }
-    const absl::Time deadline = absl::Now() + absl::Minutes(2);
-    while (absl::Now() < deadline) {
-      const std::string log = ReadFile(log_path_);
-      std::optional<nlohmann::json> ready = LogData(log, "bbs.ready");
-      if (ready) {
-        std::optional<nlohmann::json> server = LogData(log, "bbs.server.started");
-        std::optional<nlohmann::json> locket = LogData(log, "bbs.locket.listening");
-        DIEGO_CHECK(server && locket);
-        api_port_ = (*server)["port"].get<int>();
-        health_port_ = (*server)["health_port"].get<int>();
-        locket_port_ = (*locket)["port"].get<int>();
-        return;
-      }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        fprintf(stderr, "diego-bbs exited early:\n%s\n", log.c_str());
-        std::abort();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    fprintf(stderr, "diego-bbs never became ready:\n%s\n", ReadFile(log_path_).c_str());
-    std::abort();
+    // Written before "bbs.ready".
+    api_port_ = Port("bbs.server.started", "port");
+    health_port_ = Port("bbs.server.started", "health_port");
+    locket_port_ = Port("bbs.locket.listening", "port");
   }
 
-  ~BbsProcess() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-  }
+  // SIGTERM and wait (a graceful stop; killed if it takes over 5 minutes).
+  ~BbsProcess() { process_->Terminate(absl::Minutes(5)); }
 
   int api_port() const { return api_port_; }
   int health_port() const { return health_port_; }
@@ -210,10 +175,12 @@ class BbsProcess {
 
   // VmRSS / VmHWM in MiB.
   std::pair<double, double> Memory() const {
-    const std::string status = ReadFile(absl::StrCat("/proc/", pid_, "/status"));
+    const std::string status = ReadFile(absl::StrCat("/proc/", process_->pid(), "/status"));
     double rss = 0, hwm = 0;
     for (absl::string_view line : absl::StrSplit(status, '\n')) {
-      std::vector<absl::string_view> parts = absl::StrSplit(line, ' ', absl::SkipWhitespace());
+      // "VmRSS:\t  123456 kB": a tab after the colon.
+      std::vector<absl::string_view> parts =
+          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipWhitespace());
       if (parts.size() < 2) continue;
       int64_t kib = 0;
       if (!absl::SimpleAtoi(parts[1], &kib)) continue;
@@ -224,8 +191,16 @@ class BbsProcess {
   }
 
  private:
-  pid_t pid_ = -1;
-  std::string log_path_;
+  // `key` of the (first) log line `message`, which must be there.
+  int Port(absl::string_view message, absl::string_view key) const {
+    std::vector<diego::LogEntry> lines = process_->Lines(message);
+    DIEGO_CHECK(!lines.empty());
+    absl::StatusOr<int> port = diego::fakes::LogPort(lines.front(), key);
+    DIEGO_CHECK_OK(port.status());
+    return *port;
+  }
+
+  std::unique_ptr<diego::fakes::ChildProcess> process_;
   int api_port_ = 0;
   int health_port_ = 0;
   int locket_port_ = 0;
@@ -236,18 +211,11 @@ class BbsProcess {
 std::string ProcessGuid(int i) { return absl::StrCat("pg-", i); }
 std::string CellId(int c) { return absl::StrCat("cell-", c); }
 
+// LRP i: one instance, with its own log guid and source_id (as each app has).
 v1::DesiredLRP Desired(int i) {
-  v1::DesiredLRP lrp;
-  lrp.set_process_guid(ProcessGuid(i));
-  lrp.set_domain("cf-apps");
+  v1::DesiredLRP lrp = diego::fakes::SampleDesiredLrp(ProcessGuid(i), 1);
   lrp.set_log_guid(absl::StrCat("log-", i));
-  lrp.set_root_fs("preloaded:cflinuxfs4");
-  lrp.set_instances(1);
-  lrp.mutable_action()->mutable_run_action()->set_path("/bin/run");
-  lrp.mutable_action()->mutable_run_action()->set_user("vcap");
-  lrp.set_memory_mb(128);
-  lrp.set_disk_mb(256);
-  lrp.set_start_timeout_ms(60000);
+  (*lrp.mutable_metric_tags())["source_id"].set_static_(absl::StrCat("app-", i));
   return lrp;
 }
 
@@ -316,6 +284,11 @@ void CountEvents(diego::bbs::EventSource& source, EventCounter& counter) {
   counter.ended = true;
 }
 
+// Progress on stderr (a full run takes minutes).
+void Progress(absl::string_view engine, absl::string_view what) {
+  fprintf(stderr, "[bbs_scale %s] %s\n", std::string(engine).c_str(), std::string(what).c_str());
+}
+
 double Percentile(std::vector<double> samples, double p) {
   if (samples.empty()) return 0;
   std::sort(samples.begin(), samples.end());
@@ -357,6 +330,8 @@ void BM_Scale(benchmark::State& state, SqlEngine engine) {
     AcceptAll stand_in;  // auctioneer and reps
     BbsProcess bbs(db_url, dir, stand_in.url());
     const std::string url = absl::StrCat("http://127.0.0.1:", bbs.api_port());
+    const absl::string_view engine_name = diego::bbs::SqlEngineName(engine);
+    Progress(engine_name, absl::StrCat("diego-bbs ready, API port ", bbs.api_port()));
 
     // 2. Presences.
     auto locket = diego::locket::GrpcLocketClient::Create(
@@ -380,6 +355,8 @@ void BM_Scale(benchmark::State& state, SqlEngine engine) {
       DIEGO_CHECK_OK((*locket)->Lock(lock, absl::Seconds(10)).status());
     }
 
+    Progress(engine_name, absl::StrCat(cells, " presences registered"));
+
     // 3. Subscribers.
     std::vector<std::unique_ptr<EventCounter>> counters;
     std::vector<std::unique_ptr<diego::bbs::EventSource>> sources;
@@ -401,6 +378,7 @@ void BM_Scale(benchmark::State& state, SqlEngine engine) {
       DIEGO_CHECK_OK(client.DesireLrp(Desired(i)));
     });
     const absl::Duration desire_time = absl::Now() - desire_start;
+    Progress(engine_name, absl::StrCat(lrps, " desired in ", absl::FormatDuration(desire_time)));
 
     // 5. Claim + start, cell by cell.
     const absl::Time start_start = absl::Now();
@@ -422,6 +400,8 @@ void BM_Scale(benchmark::State& state, SqlEngine engine) {
       DIEGO_CHECK_OK(client.StartActualLrp(key, instance, net));
     });
     const absl::Duration start_time = absl::Now() - start_start;
+    Progress(engine_name,
+             absl::StrCat(lrps, " claimed and started in ", absl::FormatDuration(start_time)));
 
     // 6. Fan-out: wait (bounded) for every subscriber to see everything.
     const int64_t expected_per_subscriber = static_cast<int64_t>(lrps) * 4;
@@ -447,6 +427,9 @@ void BM_Scale(benchmark::State& state, SqlEngine engine) {
       duplicated += c->other.load();
     }
 
+    Progress(engine_name, absl::StrCat("events: ", received, " received, ", lost, " lost, ",
+                                       duplicated, " duplicated"));
+
     // 7. Fetches.
     std::unique_ptr<BbsClient> fetcher = NewClient(url);
     std::vector<double> cell_fetch_ms;
@@ -463,6 +446,8 @@ void BM_Scale(benchmark::State& state, SqlEngine engine) {
     const absl::Duration all_time = absl::Now() - all_start;
     DIEGO_CHECK_OK(all.status());
     DIEGO_CHECK(static_cast<int>(all->size()) == lrps);
+
+    Progress(engine_name, "fetches done");
 
     // 8. Convergence passes, timed by the BBS (one sample per new pass).
     httplib::Client health("127.0.0.1", bbs.health_port());

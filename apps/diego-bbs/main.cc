@@ -26,8 +26,7 @@
 // the lock was lost (log line "bbs.lock.lost"; the process exits at once, a
 // standby is taking over).
 
-#include <signal.h>
-
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -44,9 +43,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "diego/base/app.h"
 #include "diego/base/clock.h"
 #include "diego/base/flags.h"
-#include "diego/base/fmt.h"
 #include "diego/base/guid.h"
 #include "diego/base/logger.h"
 #include "diego/bbs/converger.h"
@@ -66,7 +65,6 @@
 #include "diego/locket/lock_store.h"
 #include "diego/locket/service.h"
 #include "diego/model/task_state.h"
-#include "fmt/core.h"
 
 ABSL_FLAG(std::string, config, "",
           "Path to a JSON config file whose keys are these flags' names (Diego's bbs.json "
@@ -168,8 +166,7 @@ constexpr char kUsage[] =
 constexpr char kLockKey[] = "bbs";
 
 int Fail(absl::string_view what, const absl::Status& status) {
-  fmt::print(stderr, "{}: {}: {}\n", kProgram, what, status.message());
-  return 1;
+  return diego::AppFailure(kProgram, what, status);
 }
 
 diego::bbs::HttpClientOptions ClientOptions(const std::string& ca, const std::string& cert,
@@ -210,6 +207,11 @@ class Events {
       changed_.Wait(&mu_);
     }
   }
+  // Like Wait(false), but returns after at most `timeout` (real time).
+  void WaitActive(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    if (!lost_.has_value() && signal_ == 0) changed_.WaitWithTimeout(&mu_, timeout);
+  }
 
   std::optional<absl::Status> lost() const {
     absl::MutexLock lock(&mu_);
@@ -236,48 +238,30 @@ void AddLockCollector(diego::bbs::Metrics& metrics, const diego::locket::LockRun
     using diego::bbs::MetricSample;
     using diego::bbs::MetricType;
     std::vector<MetricSample> samples;
-    samples.push_back({"LockHeld",
-                       "1 while this BBS holds the \"bbs\" lock (is active).",
-                       MetricType::kGauge,
-                       {},
-                       runner->held() ? 1.0 : 0.0});
+    auto add = [&samples](const char* name, const char* help, MetricType type, double value) {
+      samples.push_back({name, help, type, {}, value});
+    };
+    add("LockHeld", "1 while this BBS holds the \"bbs\" lock (is active).", MetricType::kGauge,
+        runner->held() ? 1.0 : 0.0);
     if (locket != nullptr) {
       const diego::locket::LocketMetrics m = locket->metrics();
-      samples.push_back({"ActiveLocks",
-                         "Locket lock rows at the last sweep.",
-                         MetricType::kGauge,
-                         {},
-                         static_cast<double>(m.active_locks)});
-      samples.push_back({"ActivePresences",
-                         "Locket presence rows at the last sweep.",
-                         MetricType::kGauge,
-                         {},
-                         static_cast<double>(m.active_presences)});
-      samples.push_back({"LocksExpired",
-                         "Locket lock rows deleted by expiry.",
-                         MetricType::kCounter,
-                         {},
-                         static_cast<double>(m.locks_expired)});
-      samples.push_back({"PresenceExpired",
-                         "Locket presence rows deleted by expiry.",
-                         MetricType::kCounter,
-                         {},
-                         static_cast<double>(m.presences_expired)});
+      add("ActiveLocks", "Locket lock rows at the last sweep.", MetricType::kGauge,
+          static_cast<double>(m.active_locks));
+      add("ActivePresences", "Locket presence rows at the last sweep.", MetricType::kGauge,
+          static_cast<double>(m.active_presences));
+      add("LocksExpired", "Locket lock rows deleted by expiry.", MetricType::kCounter,
+          static_cast<double>(m.locks_expired));
+      add("PresenceExpired", "Locket presence rows deleted by expiry.", MetricType::kCounter,
+          static_cast<double>(m.presences_expired));
     }
     return samples;
   });
 }
 
-// Both PEM files plus the CA, or none of them.
-absl::StatusOr<std::optional<diego::locket::GrpcTls>> LocketClientTls() {
-  const std::string ca = absl::GetFlag(FLAGS_locket_ca_cert_file);
-  const std::string cert = absl::GetFlag(FLAGS_locket_client_cert_file);
-  const std::string key = absl::GetFlag(FLAGS_locket_client_key_file);
-  if (ca.empty() && cert.empty() && key.empty()) return std::nullopt;
-  if (ca.empty() || cert.empty() || key.empty()) {
-    return absl::InvalidArgumentError("mutual TLS needs all three (or none)");
-  }
-  return diego::locket::GrpcTls{ca, cert, key, ""};
+// The gRPC TLS settings for `files`, if any.
+std::optional<diego::locket::GrpcTls> GrpcTlsFor(const std::optional<diego::TlsFiles>& files) {
+  if (!files.has_value()) return std::nullopt;
+  return diego::locket::GrpcTls{files->ca_file, files->cert_file, files->key_file, ""};
 }
 
 absl::Status ValidateLockAndConvergenceFlags() {
@@ -325,10 +309,7 @@ int Run() {
   if (absl::GetFlag(FLAGS_max_task_retries) < 0) {
     return Fail("--max_task_retries", absl::InvalidArgumentError("must not be negative"));
   }
-  if (absl::Status s = ValidateLockAndConvergenceFlags(); !s.ok()) {
-    fmt::print(stderr, "{}: {}\n", kProgram, s.message());
-    return 1;
-  }
+  if (absl::Status s = ValidateLockAndConvergenceFlags(); !s.ok()) return Fail("", s);
   const std::string db_url = absl::GetFlag(FLAGS_db);
   if (absl::StatusOr<diego::bbs::DatabaseUrl> parsed = diego::bbs::ParseDatabaseUrl(db_url);
       !parsed.ok()) {
@@ -342,19 +323,18 @@ int Run() {
   server_options.request_timeout = absl::GetFlag(FLAGS_request_timeout);
   server_options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   server_options.max_event_streams = absl::GetFlag(FLAGS_max_event_streams);
-  const std::string ca = absl::GetFlag(FLAGS_ca_file);
-  const std::string cert = absl::GetFlag(FLAGS_cert_file);
-  const std::string key = absl::GetFlag(FLAGS_key_file);
-  if (!ca.empty() || !cert.empty() || !key.empty()) {
-    if (ca.empty() || cert.empty() || key.empty()) {
-      return Fail("--ca_file/--cert_file/--key_file",
-                  absl::InvalidArgumentError("mutual TLS needs all three (or none)"));
-    }
-    server_options.tls = diego::bbs::BbsServerTls{ca, cert, key};
+  absl::StatusOr<std::optional<diego::TlsFiles>> tls = diego::MutualTlsFiles(
+      absl::GetFlag(FLAGS_ca_file), absl::GetFlag(FLAGS_cert_file), absl::GetFlag(FLAGS_key_file));
+  if (!tls.ok()) return Fail("--ca_file/--cert_file/--key_file", tls.status());
+  if (tls->has_value()) {
+    server_options.tls =
+        diego::bbs::BbsServerTls{(*tls)->ca_file, (*tls)->cert_file, (*tls)->key_file};
   }
   const std::string locket_address = absl::GetFlag(FLAGS_locket_address);
   const bool remote_locket = !locket_address.empty();
-  absl::StatusOr<std::optional<diego::locket::GrpcTls>> locket_tls = LocketClientTls();
+  absl::StatusOr<std::optional<diego::TlsFiles>> locket_tls = diego::MutualTlsFiles(
+      absl::GetFlag(FLAGS_locket_ca_cert_file), absl::GetFlag(FLAGS_locket_client_cert_file),
+      absl::GetFlag(FLAGS_locket_client_key_file));
   if (!locket_tls.ok()) {
     return Fail("--locket_ca_cert_file/--locket_client_cert_file/--locket_client_key_file",
                 locket_tls.status());
@@ -365,11 +345,7 @@ int Run() {
 
   // Signals are taken by the signal thread below; block them before any
   // thread starts so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  diego::BlockTerminationSignals();
 
   diego::Clock* clock = diego::Clock::Real();
   diego::Logger logger(absl::GetFlag(FLAGS_session_name), diego::FileLogSink::Stderr(), clock,
@@ -385,13 +361,16 @@ int Run() {
   diego::locket::LocketClient* locket = nullptr;
   if (remote_locket) {
     absl::StatusOr<std::unique_ptr<diego::locket::GrpcLocketClient>> client =
-        diego::locket::GrpcLocketClient::Create(locket_address, *locket_tls);
+        diego::locket::GrpcLocketClient::Create(locket_address, GrpcTlsFor(*locket_tls));
     if (!client.ok()) return Fail("--locket_address", client.status());
     remote_client = *std::move(client);
     locket = remote_client.get();
   } else {
     diego::bbs::SqlDatabase::Options locket_db_options;
     locket_db_options.read_connections = 2;
+    // A lock refresh must not wait on a busy database for longer than the
+    // runner's call timeout.
+    locket_db_options.busy_timeout = absl::GetFlag(FLAGS_lock_retry_interval);
     absl::StatusOr<std::unique_ptr<diego::bbs::SqlDatabase>> opened =
         diego::bbs::SqlDatabase::Open(db_url, locket_db_options);
     if (!opened.ok()) return Fail("cannot open database", opened.status());
@@ -436,9 +415,7 @@ int Run() {
     if (!locket_listen_address.empty()) {
       diego::locket::LocketGrpcServer::Options grpc_options;
       grpc_options.listen_address = locket_listen_address;
-      if (server_options.tls.has_value()) {
-        grpc_options.tls = diego::locket::GrpcTls{ca, cert, key, ""};
-      }
+      grpc_options.tls = GrpcTlsFor(*tls);
       locket_server = std::make_unique<diego::locket::LocketGrpcServer>(
           locket_service.get(), logger.Session("locket"), grpc_options);
       if (absl::Status s = locket_server->Start(); !s.ok()) {
@@ -478,11 +455,12 @@ int Run() {
   diego::bbs::TaskCallbackPool::Options callback_options;
   callback_options.workers = absl::GetFlag(FLAGS_task_callback_workers);
   callback_options.request_timeout = absl::GetFlag(FLAGS_communication_timeout);
-  diego::bbs::TaskCallbackPool callbacks(&store, logger.Session("task-callbacks"),
-                                         callback_options);
+  // Owned by a pointer so shutdown can drain it before releasing the lock.
+  auto callbacks = std::make_unique<diego::bbs::TaskCallbackPool>(
+      &store, logger.Session("task-callbacks"), callback_options);
   diego::bbs::BbsService::Options service_options;
   service_options.max_instances = absl::GetFlag(FLAGS_max_instances);
-  diego::bbs::BbsService service(&store, auctioneer->get(), &reps, &callbacks, logger,
+  diego::bbs::BbsService service(&store, auctioneer->get(), &reps, callbacks.get(), logger,
                                  service_options);
 
   diego::bbs::Converger::Options converger_options;
@@ -495,7 +473,8 @@ int Run() {
   converger_options.convergence.expire_completed_task_duration =
       absl::GetFlag(FLAGS_expire_completed_task_duration);
   // The store's cells are the Locket presences (see store_options.cells).
-  diego::bbs::Converger converger(&store, &store, auctioneer->get(), &reps, &service, &callbacks,
+  diego::bbs::Converger converger(&store, &store, auctioneer->get(), &reps, &service,
+                                  callbacks.get(),
                                   clock, logger.Session("converger"), converger_options);
 
   diego::bbs::Metrics metrics;
@@ -503,20 +482,18 @@ int Run() {
   diego::bbs::AddConvergerCollector(metrics, &converger);
   AddLockCollector(metrics, &runner, locket_service.get());
 
-  // Ready (/readyz 200) = holding the lock with the API serving.
+  // Ready (/readyz 200) = holding the lock, within its lease, with the API
+  // serving.
   std::atomic<bool> api_started{false};
-  server_options.readiness = [&runner, &api_started] {
-    return api_started.load() && runner.held();
+  server_options.readiness = [&runner, &api_started, clock] {
+    return api_started.load() && runner.held() && runner.LeaseExpiry() > clock->Now();
   };
   diego::bbs::BbsServer server(&service, &hub, &metrics, logger, server_options);
   if (absl::Status s = server.StartHealth(); !s.ok()) return Fail("cannot start", s);
 
   // Signals: a thread waits for one and reports it. Detached: when the lock
   // is lost the process exits without it.
-  std::thread([events, signals] {
-    int signal_number = 0;
-    if (sigwait(&signals, &signal_number) == 0) events->Signalled(signal_number);
-  }).detach();
+  std::thread([events] { events->Signalled(diego::AwaitTerminationSignal()); }).detach();
 
   logger.Info("lock.acquiring", {{"key", kLockKey},
                                  {"owner", owner},
@@ -541,7 +518,18 @@ int Run() {
                           {"port", server.port()},
                           {"health_port", server.health_port()},
                           {"owner", owner}});
-    events->Wait(/*until_acquired=*/false);
+    // Lease watchdog: a refresh that hangs (an unreachable Locket or a stuck
+    // database) never reports a failure, so a lease that ran out without a
+    // successful refresh counts as a lost lock too. Writes are already
+    // refused by the fence at that point.
+    const absl::Duration watch = std::min(absl::Seconds(1), lock_options.retry_interval);
+    while (!events->lost().has_value() && events->signal() == 0) {
+      events->WaitActive(watch);
+      if (runner.LeaseExpiry() <= clock->Now() && !events->lost().has_value()) {
+        events->LockLost(absl::DeadlineExceededError(
+            "the lock's lease ran out without a successful refresh"));
+      }
+    }
   }
 
   if (std::optional<absl::Status> lost = events->lost(); lost.has_value()) {
@@ -556,6 +544,10 @@ int Run() {
   converger.Stop();
   server.Stop();
   hub.CloseAll();
+  // Running callbacks finish (their writes are still fenced by the lease);
+  // queued ones are dropped: convergence resubmits them in the next active
+  // BBS. Only then is the lock released.
+  callbacks.reset();
   runner.Stop();  // Releases the lock: a standby takes over at its next try.
   if (locket_server != nullptr) locket_server->Stop();
   if (locket_service != nullptr) locket_service->Stop();
@@ -566,11 +558,8 @@ int Run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  diego::InitApp(argc, argv, kUsage);
-  if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
-    if (absl::Status s = diego::ApplyJsonConfigFile(config); !s.ok()) {
-      return Fail("--config", s);
-    }
-  }
+  absl::StatusOr<std::vector<char*>> args =
+      diego::InitAppWithConfig(argc, argv, kUsage, FLAGS_config);
+  if (!args.ok()) return Fail("--config", args.status());
   return Run();
 }

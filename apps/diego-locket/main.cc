@@ -15,28 +15,25 @@
 // status 1: a setting is invalid, the database cannot be opened or migrated,
 // or the port cannot be bound (the reason is printed to stderr).
 
-#include <signal.h>
-
-#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "diego/base/app.h"
 #include "diego/base/clock.h"
 #include "diego/base/flags.h"
-#include "diego/base/fmt.h"
 #include "diego/base/logger.h"
 #include "diego/bbs/schema.h"
 #include "diego/bbs/sql.h"
 #include "diego/locket/grpc.h"
 #include "diego/locket/lock_store.h"
 #include "diego/locket/service.h"
-#include "fmt/core.h"
 
 ABSL_FLAG(std::string, config, "",
           "Path to a JSON config file whose keys are these flags' names (Diego's locket.json "
@@ -68,8 +65,7 @@ constexpr char kUsage[] =
     "database cannot be opened or migrated, or the port cannot be bound.";
 
 int Fail(absl::string_view what, const absl::Status& status) {
-  fmt::print(stderr, "{}: {}: {}\n", kProgram, what, status.message());
-  return 1;
+  return diego::AppFailure(kProgram, what, status);
 }
 
 int Run() {
@@ -88,24 +84,17 @@ int Run() {
 
   diego::locket::LocketGrpcServer::Options server_options;
   server_options.listen_address = listen_address;
-  const std::string ca = absl::GetFlag(FLAGS_ca_file);
-  const std::string cert = absl::GetFlag(FLAGS_cert_file);
-  const std::string key = absl::GetFlag(FLAGS_key_file);
-  if (!ca.empty() || !cert.empty() || !key.empty()) {
-    if (ca.empty() || cert.empty() || key.empty()) {
-      return Fail("--ca_file/--cert_file/--key_file",
-                  absl::InvalidArgumentError("mutual TLS needs all three (or none)"));
-    }
-    server_options.tls = diego::locket::GrpcTls{ca, cert, key, ""};
+  absl::StatusOr<std::optional<diego::TlsFiles>> tls = diego::MutualTlsFiles(
+      absl::GetFlag(FLAGS_ca_file), absl::GetFlag(FLAGS_cert_file), absl::GetFlag(FLAGS_key_file));
+  if (!tls.ok()) return Fail("--ca_file/--cert_file/--key_file", tls.status());
+  if (tls->has_value()) {
+    server_options.tls =
+        diego::locket::GrpcTls{(*tls)->ca_file, (*tls)->cert_file, (*tls)->key_file, ""};
   }
 
-  // Signals are taken by sigwait below; block them before any thread starts
-  // so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals are awaited below; block them before any thread starts so every
+  // thread inherits the mask.
+  diego::BlockTerminationSignals();
 
   diego::Clock* clock = diego::Clock::Real();
   diego::Logger logger(absl::GetFlag(FLAGS_session_name), diego::FileLogSink::Stderr(), clock,
@@ -127,8 +116,7 @@ int Run() {
                           {"port", server.port()},
                           {"tls", server_options.tls.has_value()}});
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = diego::AwaitTerminationSignal();
   logger.Info("signalled", {{"signal", signal_number}});
   server.Stop();
   service.Stop();
@@ -139,11 +127,8 @@ int Run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  diego::InitApp(argc, argv, kUsage);
-  if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
-    if (absl::Status s = diego::ApplyJsonConfigFile(config); !s.ok()) {
-      return Fail("--config", s);
-    }
-  }
+  absl::StatusOr<std::vector<char*>> args =
+      diego::InitAppWithConfig(argc, argv, kUsage, FLAGS_config);
+  if (!args.ok()) return Fail("--config", args.status());
   return Run();
 }

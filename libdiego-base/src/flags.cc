@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/flags/commandlineflag.h"
+#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
@@ -101,6 +102,15 @@ std::vector<char*> InitApp(int argc, char** argv, absl::string_view usage) {
   config.contains_helpshort_flags = &IsAppFlagFile;
   absl::SetFlagsUsageConfig(config);
   return absl::ParseCommandLine(argc, argv);
+}
+
+absl::StatusOr<std::vector<char*>> InitAppWithConfig(int argc, char** argv, absl::string_view usage,
+                                                     const absl::Flag<std::string>& config) {
+  std::vector<char*> args = InitApp(argc, argv, usage);
+  if (const std::string path = absl::GetFlag(config); !path.empty()) {
+    DIEGO_RETURN_IF_ERROR(ApplyJsonConfigFile(path));
+  }
+  return args;
 }
 
 // Diego components decode their JSON config into a Go struct, where an unknown

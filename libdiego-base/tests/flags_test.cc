@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +12,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -23,6 +27,7 @@ ABSL_FLAG(bool, test_verbose, false, "verbose");
 ABSL_FLAG(double, test_ratio, 0.0, "ratio");
 ABSL_FLAG(absl::Duration, test_timeout, absl::Seconds(1), "timeout");
 ABSL_FLAG(std::vector<std::string>, test_tags, {}, "tags");
+ABSL_FLAG(std::string, test_config, "", "config file");
 
 namespace diego {
 namespace {
@@ -203,6 +208,58 @@ TEST(InitAppTest, ParsesFlagsAndReturnsPositionalArguments) {
   EXPECT_THAT(args, ElementsAre("diego-test", "first", "second"));
   EXPECT_EQ(absl::GetFlag(FLAGS_test_port), 4242);
   EXPECT_TRUE(absl::GetFlag(FLAGS_test_verbose));
+}
+
+// Runs `InitAppWithConfig` on {"diego-test", flags...} in a death test's
+// child (InitApp may run once per process) and exits with `check`'s verdict:
+// 0 when it holds, 3 otherwise.
+void ExitWithInitAppWithConfig(
+    std::vector<std::string> flags,
+    const std::function<bool(const absl::StatusOr<std::vector<char*>>&)>& check) {
+  std::vector<std::string> storage = {"diego-test"};
+  storage.insert(storage.end(), flags.begin(), flags.end());
+  std::vector<char*> argv;
+  for (std::string& arg : storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  absl::StatusOr<std::vector<char*>> args = InitAppWithConfig(
+      static_cast<int>(storage.size()), argv.data(), "diego-test", FLAGS_test_config);
+  std::exit(check(args) ? 0 : 3);
+}
+
+TEST(InitAppWithConfigDeathTest, AppliesTheConfigFileAfterTheCommandLine) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string path = WriteTempFile(R"({"test_port": 7, "test_verbose": true})");
+  EXPECT_EXIT(ExitWithInitAppWithConfig(
+                  {"--test_port=4242", absl::StrCat("--test_config=", path), "first"},
+                  [](const absl::StatusOr<std::vector<char*>>& args) {
+                    return args.ok() && args->size() == 2 && std::string((*args)[1]) == "first" &&
+                           absl::GetFlag(FLAGS_test_port) == 7 && absl::GetFlag(FLAGS_test_verbose);
+                  }),
+              ::testing::ExitedWithCode(0), "");
+}
+
+TEST(InitAppWithConfigDeathTest, WithoutAConfigFileOnlyParses) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ExitWithInitAppWithConfig({"--test_port=4242"},
+                                        [](const absl::StatusOr<std::vector<char*>>& args) {
+                                          return args.ok() && args->size() == 1 &&
+                                                 absl::GetFlag(FLAGS_test_port) == 4242;
+                                        }),
+              ::testing::ExitedWithCode(0), "");
+}
+
+TEST(InitAppWithConfigDeathTest, ReturnsTheConfigFilesError) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string path = WriteTempFile(R"({"test_port": 7, "no_such_flag": 1})");
+  // All or nothing: test_port keeps the command line's value.
+  auto check = [](const absl::StatusOr<std::vector<char*>>& args) {
+    return absl::IsInvalidArgument(args.status()) &&
+           absl::StrContains(args.status().message(), "unknown flag 'no_such_flag'") &&
+           absl::GetFlag(FLAGS_test_port) == 4242;
+  };
+  EXPECT_EXIT(
+      ExitWithInitAppWithConfig({"--test_port=4242", absl::StrCat("--test_config=", path)}, check),
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

@@ -20,11 +20,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -41,6 +38,7 @@
 #include "diego/model/v1/ping.pb.h"
 #include "diego/model/v1/task_requests.pb.h"
 #include "diego/model/wire.h"
+#include "http_url.h"
 
 namespace diego::bbs {
 namespace {
@@ -64,75 +62,8 @@ constexpr absl::Duration kStreamReadTimeout = absl::Hours(24 * 20);
 // URLs and connections.
 // -----------------------------------------------------------------------------
 
-struct Endpoint {
-  bool tls = false;
-  std::string host;
-  int port = 0;
-  std::string prefix;    // "" or "/prefix", without a trailing '/'.
-  std::string base_url;  // For messages: the URL without a trailing '/'.
-};
-
-absl::StatusOr<Endpoint> ParseUrl(absl::string_view url) {
-  Endpoint endpoint;
-  absl::string_view rest = url;
-  if (absl::ConsumePrefix(&rest, "http://")) {
-    endpoint.port = 80;
-  } else if (absl::ConsumePrefix(&rest, "https://")) {
-    endpoint.tls = true;
-    endpoint.port = 443;
-  } else {
-    return absl::InvalidArgumentError("scheme must be http:// or https://");
-  }
-  if (absl::StrContains(rest, '?') || absl::StrContains(rest, '#')) {
-    return absl::InvalidArgumentError("query and fragment are not supported");
-  }
-  const size_t slash = rest.find('/');
-  absl::string_view authority = rest.substr(0, slash);
-  if (slash != absl::string_view::npos) {
-    absl::string_view path = rest.substr(slash);
-    while (absl::ConsumeSuffix(&path, "/")) {
-    }
-    endpoint.prefix = std::string(path);
-  }
-  if (absl::StrContains(authority, '@')) {
-    return absl::InvalidArgumentError("user info is not supported");
-  }
-  absl::string_view port_text;
-  bool has_port = false;
-  if (absl::StartsWith(authority, "[")) {
-    const size_t close = authority.find(']');
-    if (close == absl::string_view::npos) return absl::InvalidArgumentError("unclosed '['");
-    endpoint.host = std::string(authority.substr(1, close - 1));
-    absl::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (!absl::ConsumePrefix(&after, ":")) {
-        return absl::InvalidArgumentError("unexpected characters after ']'");
-      }
-      port_text = after;
-      has_port = true;
-    }
-  } else {
-    const size_t colon = authority.rfind(':');
-    endpoint.host = std::string(authority.substr(0, colon));
-    if (colon != absl::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-      has_port = true;
-    }
-  }
-  if (endpoint.host.empty()) return absl::InvalidArgumentError("empty host");
-  if (has_port) {
-    int port = 0;
-    if (port_text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(port_text[0])) ||
-        !absl::SimpleAtoi(port_text, &port) || port < 1 || port > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid port '", port_text, "'"));
-    }
-    endpoint.port = port;
-  }
-  std::string base(url);
-  while (absl::EndsWith(base, "/")) base.pop_back();
-  endpoint.base_url = std::move(base);
-  return endpoint;
-}
+// The BBS's base URL (http_url.h).
+using Endpoint = internal::HttpBaseUrl;
 
 void SetTimeouts(httplib::ClientImpl& client, absl::Duration connect, absl::Duration read,
                  absl::Duration write) {
@@ -583,7 +514,7 @@ BbsClient::~BbsClient() = default;
 
 absl::StatusOr<std::unique_ptr<BbsClient>> BbsClient::Create(absl::string_view url,
                                                              const BbsClientOptions& options) {
-  absl::StatusOr<Endpoint> endpoint = ParseUrl(url);
+  absl::StatusOr<Endpoint> endpoint = internal::ParseHttpBaseUrl(url);
   if (!endpoint.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid BBS url '", url, "': ", endpoint.status().message()));

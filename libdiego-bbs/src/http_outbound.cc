@@ -22,16 +22,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "diego/auction/json.h"
 #include "diego/base/status_macros.h"
 #include "diego/bbs/outbound.h"
+#include "http_url.h"
 
 namespace diego::bbs {
 namespace {
@@ -46,79 +45,15 @@ const std::string kEmpty;
 constexpr size_t kMaxIdleAuctioneerConnections = 8;
 constexpr size_t kMaxIdleRepConnections = 2;
 
-struct Target {
-  bool tls = false;
-  std::string host;
-  int port = 0;
-  std::string prefix;    // "" or "/prefix".
-  std::string base_url;  // Without a trailing '/'.
-};
+// An auctioneer's or rep's base URL (http_url.h).
+using Target = internal::HttpBaseUrl;
 
 absl::StatusOr<Target> ParseTargetUrl(absl::string_view url) {
-  Target target;
-  absl::string_view rest = url;
-  if (absl::ConsumePrefix(&rest, "http://")) {
-    target.port = 80;
-  } else if (absl::ConsumePrefix(&rest, "https://")) {
-    target.tls = true;
-    target.port = 443;
-  } else {
+  absl::StatusOr<Target> target = internal::ParseHttpBaseUrl(url);
+  if (!target.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid url '", url, "': scheme must be http:// or https://"));
+        absl::StrCat("invalid url '", url, "': ", target.status().message()));
   }
-  if (absl::StrContains(rest, '?') || absl::StrContains(rest, '#') ||
-      absl::StrContains(rest, '@')) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid url '", url, "': user info, query and fragment are not supported"));
-  }
-  const size_t slash = rest.find('/');
-  absl::string_view authority = rest.substr(0, slash);
-  if (slash != absl::string_view::npos) {
-    absl::string_view path = rest.substr(slash);
-    while (absl::ConsumeSuffix(&path, "/")) {
-    }
-    target.prefix = std::string(path);
-  }
-  absl::string_view port_text;
-  bool has_port = false;
-  if (absl::StartsWith(authority, "[")) {
-    const size_t close = authority.find(']');
-    if (close == absl::string_view::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid url '", url, "': unclosed '['"));
-    }
-    target.host = std::string(authority.substr(1, close - 1));
-    absl::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (!absl::ConsumePrefix(&after, ":")) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("invalid url '", url, "': unexpected characters after ']'"));
-      }
-      port_text = after;
-      has_port = true;
-    }
-  } else {
-    const size_t colon = authority.rfind(':');
-    target.host = std::string(authority.substr(0, colon));
-    if (colon != absl::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-      has_port = true;
-    }
-  }
-  if (target.host.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid url '", url, "': empty host"));
-  }
-  if (has_port) {
-    int port = 0;
-    if (port_text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(port_text[0])) ||
-        !absl::SimpleAtoi(port_text, &port) || port < 1 || port > 65535) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid url '", url, "': invalid port '", port_text, "'"));
-    }
-    target.port = port;
-  }
-  std::string base(url);
-  while (absl::EndsWith(base, "/")) base.pop_back();
-  target.base_url = std::move(base);
   return target;
 }
 

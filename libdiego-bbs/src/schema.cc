@@ -102,8 +102,10 @@ const std::vector<Migration>& Migrations() {
            "ALTER TABLE actual_lrps ADD COLUMN runtime_fp BIGINT NOT NULL DEFAULT 0",
            "ALTER TABLE actual_lrps ADD COLUMN desired_fp BIGINT",
            "ALTER TABLE actual_lrps ADD COLUMN desired_fp_notags BIGINT",
+           // Covering for the listing too, but without domain: UPDATEs set domain,
+           // so an index holding it would be rewritten on every transition.
            "CREATE INDEX actual_lrps_bucket"
-           " ON actual_lrps (bucket, presence, process_guid, instance_index, domain)",
+           " ON actual_lrps (bucket, presence, process_guid, instance_index)",
            "CREATE INDEX actual_lrps_runtime_drift ON actual_lrps (process_guid, instance_index)"
            " WHERE presence = 0 AND state = 'RUNNING' AND runtime_fp <> desired_fp"
            " AND runtime_fp <> desired_fp_notags",

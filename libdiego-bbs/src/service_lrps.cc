@@ -17,13 +17,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "diego/bbs/service.h"
 #include "diego/model/actual_lrp_state.h"
 #include "diego/model/errors.h"
 #include "diego/model/validation.h"
-#include "nlohmann/json.hpp"
+#include "sql_store_convergence_index.h"
 
 // Diego reads deprecated fields here (metric tags of a DesiredLRP).
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -100,73 +99,6 @@ bool IsMetricTagsUpdated(const DesiredLRPUpdate& update, const DesiredLRP& befor
     }
   }
   return false;
-}
-
-// Diego's `InternalRoutesFromRoutingInfo`: the "internal-router" value of
-// `routes` decoded as a JSON list of {"hostname": ...}, as Go's
-// `json.Unmarshal` reads it (null list or element allowed, keys matched
-// case-insensitively, unknown keys ignored). Absent or null: no routes.
-absl::StatusOr<std::vector<ActualLRPInternalRoute>> InternalRoutesFromRoutes(
-    const model::v1::ProtoRoutes& routes) {
-  std::vector<ActualLRPInternalRoute> result;
-  auto it = routes.routes().find(std::string(kInternalRouter));
-  if (it == routes.routes().end() || it->second.empty()) {
-    return result;
-  }
-  nlohmann::ordered_json document =
-      nlohmann::ordered_json::parse(it->second, /*cb=*/nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded()) {
-    return absl::InvalidArgumentError("internal routes are not valid JSON");
-  }
-  if (document.is_null()) {
-    return result;
-  }
-  if (!document.is_array()) {
-    return absl::InvalidArgumentError("internal routes are not a JSON array");
-  }
-  for (const auto& element : document) {
-    ActualLRPInternalRoute route;
-    if (element.is_object()) {
-      for (const auto& [key, value] : element.items()) {
-        if (absl::AsciiStrToLower(key) != "hostname" || value.is_null()) {
-          continue;
-        }
-        if (!value.is_string()) {
-          return absl::InvalidArgumentError("internal route hostname is not a string");
-        }
-        route.set_hostname(value.get<std::string>());
-      }
-    } else if (!element.is_null()) {
-      return absl::InvalidArgumentError("internal route is not a JSON object");
-    }
-    result.push_back(std::move(route));
-  }
-  return result;
-}
-
-// Diego's `ConvertMetricTags` for one instance: static values as they are,
-// dynamic INDEX / INSTANCE_GUID filled from the instance; other dynamic
-// values are left out.
-std::map<std::string, std::string> ConvertMetricTags(
-    const google::protobuf::Map<std::string, MetricTagValue>& tags, const ActualLRP& lrp) {
-  std::map<std::string, std::string> result;
-  for (const auto& [key, value] : tags) {
-    if (value.dynamic() > 0) {
-      switch (value.dynamic()) {
-        case MetricTagValue::INDEX:
-          result[key] = std::to_string(lrp.actual_lrp_key().index());
-          break;
-        case MetricTagValue::INSTANCE_GUID:
-          result[key] = lrp.actual_lrp_instance_key().instance_guid();
-          break;
-        default:
-          break;
-      }
-    } else {
-      result[key] = value.static_();
-    }
-  }
-  return result;
 }
 
 }  // namespace
@@ -762,7 +694,7 @@ model::v1::DesiredLRPLifecycleResponse BbsService::UpdateDesiredLrp(
   std::vector<ActualLRPInternalRoute> internal_routes;
   if (routes_updated) {
     absl::StatusOr<std::vector<ActualLRPInternalRoute>> routes =
-        InternalRoutesFromRoutes(update.routes());
+        internal::InternalRoutesFromRoutes(update.routes());
     if (!routes.ok()) {
       // Diego skips every instance when the routes do not decode.
       logger.Error("getting-internal-routes-failed", routes.status());
@@ -780,7 +712,8 @@ model::v1::DesiredLRPLifecycleResponse BbsService::UpdateDesiredLrp(
     }
     std::map<std::string, std::string> metric_tags;
     if (tags_updated) {
-      metric_tags = ConvertMetricTags(update.metric_tags(), lrp);
+      metric_tags = internal::ResolveMetricTags(update.metric_tags(), lrp.actual_lrp_key().index(),
+                                                  lrp.actual_lrp_instance_key().instance_guid());
     }
     logger.Debug("updating-lrp-instance", {{"index", lrp.actual_lrp_key().index()},
                                            {"instance_guid", instance_key.instance_guid()}});

@@ -223,7 +223,6 @@ struct BucketDesired {
 };
 struct BucketActual {
   std::string process_guid;
-  std::string domain;
   int32_t index = 0;
 };
 
@@ -253,14 +252,12 @@ absl::Status MergeBucket(SqlTx& tx, int64_t bucket,
         return absl::OkStatus();
       }));
   const SqlParam actual_params[] = {Int(bucket), Int(ActualLRP::ORDINARY)};
-  DIEGO_RETURN_IF_ERROR(
-      tx.Query("SELECT process_guid, domain, instance_index FROM actual_lrps"
-               " WHERE bucket = ? AND presence = ?",
-               actual_params, [&](const SqlRow& row) {
-                 actual.push_back({std::string(row.Text(0)), std::string(row.Text(1)),
-                                   static_cast<int32_t>(row.Int(2))});
-                 return absl::OkStatus();
-               }));
+  DIEGO_RETURN_IF_ERROR(tx.Query(
+      "SELECT process_guid, instance_index FROM actual_lrps WHERE bucket = ? AND presence = ?",
+      actual_params, [&](const SqlRow& row) {
+        actual.push_back({std::string(row.Text(0)), static_cast<int32_t>(row.Int(1))});
+        return absl::OkStatus();
+      }));
   std::sort(desired.begin(), desired.end(), [](const BucketDesired& a, const BucketDesired& b) {
     return a.process_guid < b.process_guid;
   });
@@ -270,16 +267,28 @@ absl::Status MergeBucket(SqlTx& tx, int64_t bucket,
 
   internal::InstanceSums desired_sums;
   internal::InstanceSums actual_sums;
+  // An orphan (no DesiredLRP) is retired when its own domain is fresh.
+  auto orphan = [&](const BucketActual& row) -> absl::Status {
+    std::string domain;
+    const SqlParam key[] = {Text(row.process_guid), Int(row.index), Int(ActualLRP::ORDINARY)};
+    DIEGO_RETURN_IF_ERROR(tx.Query(
+        "SELECT domain FROM actual_lrps WHERE process_guid = ? AND instance_index = ?"
+        " AND presence = ?",
+        key, [&](const SqlRow& r) {
+          domain = std::string(r.Text(0));
+          return absl::OkStatus();
+        }));
+    if (plan->fresh.contains(domain)) {
+      plan->keys_to_retire.push_back(MakeKey(row.process_guid, row.index, domain));
+    }
+    return absl::OkStatus();
+  };
   size_t a = 0;
   for (const BucketDesired& d : desired) {
     desired_sums += internal::InstanceRangeSums(d.process_guid, 0, d.instances);
-    // Orphans sort before this desired LRP.
     for (; a < actual.size() && actual[a].process_guid < d.process_guid; ++a) {
       actual_sums += internal::InstanceSumsOf(actual[a].process_guid, actual[a].index);
-      if (plan->fresh.contains(actual[a].domain)) {
-        plan->keys_to_retire.push_back(
-            MakeKey(actual[a].process_guid, actual[a].index, actual[a].domain));
-      }
+      DIEGO_RETURN_IF_ERROR(orphan(actual[a]));
     }
     int64_t next = 0;  // The lowest index not yet seen.
     auto add_missing = [&](int64_t upto) {
@@ -294,7 +303,7 @@ absl::Status MergeBucket(SqlTx& tx, int64_t bucket,
       actual_sums += internal::InstanceSumsOf(row.process_guid, row.index);
       add_missing(row.index);
       next = std::max<int64_t>(next, int64_t{row.index} + 1);
-      // Only destructive for fresh domains.
+      // Extra: only destructive for fresh domains (the DesiredLRP's).
       if (row.index >= d.instances && plan->fresh.contains(d.domain)) {
         plan->keys_to_retire.push_back(MakeKey(d.process_guid, row.index, d.domain));
       }
@@ -303,10 +312,7 @@ absl::Status MergeBucket(SqlTx& tx, int64_t bucket,
   }
   for (; a < actual.size(); ++a) {
     actual_sums += internal::InstanceSumsOf(actual[a].process_guid, actual[a].index);
-    if (plan->fresh.contains(actual[a].domain)) {
-      plan->keys_to_retire.push_back(
-          MakeKey(actual[a].process_guid, actual[a].index, actual[a].domain));
-    }
+    DIEGO_RETURN_IF_ERROR(orphan(actual[a]));
   }
   if (!(desired_sums == stored.first) || !(actual_sums == stored.second)) {
     plan->buckets_to_repair.push_back(bucket);

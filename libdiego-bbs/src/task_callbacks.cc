@@ -19,130 +19,20 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "diego/model/go_json.h"
 #include "diego/model/v1/task_requests.pb.h"
+#include "http_url.h"
 
 namespace diego::bbs {
 namespace {
 
 constexpr int kServiceUnavailable = 503;
 constexpr int kGatewayTimeout = 504;
-
-// A parsed completion_callback_url. `origin` (scheme://host:port) is the
-// only part ever logged: the path, query and user info may carry secrets.
-struct CallbackUrl {
-  bool tls = false;
-  std::string host;  // Without IPv6 brackets.
-  int port = 0;
-  std::string target;  // Path and query, as sent: "/path?query".
-  bool has_user = false;
-  std::string user;
-  std::string password;
-  std::string origin;
-};
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  const char lower = absl::ascii_tolower(static_cast<unsigned char>(c));
-  if (lower >= 'a' && lower <= 'f') return lower - 'a' + 10;
-  return -1;
-}
-
-// Percent-decodes URL user info (Go's url.User / PathUnescape rules).
-absl::StatusOr<std::string> Unescape(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    const int hi = i + 2 < text.size() ? HexDigit(text[i + 1]) : -1;
-    const int lo = hi >= 0 ? HexDigit(text[i + 2]) : -1;
-    if (lo < 0) return absl::InvalidArgumentError("invalid escape in user info");
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
-// Accepts http(s)://[user[:password]@]host[:port][/path][?query][#fragment].
-// Error messages never quote the URL.
-absl::StatusOr<CallbackUrl> ParseCallbackUrl(absl::string_view url) {
-  CallbackUrl parsed;
-  absl::string_view rest = url;
-  absl::string_view scheme;
-  if (absl::ConsumePrefix(&rest, "https://")) {
-    parsed.tls = true;
-    parsed.port = 443;
-    scheme = "https";
-  } else if (absl::ConsumePrefix(&rest, "http://")) {
-    parsed.port = 80;
-    scheme = "http";
-  } else {
-    return absl::InvalidArgumentError("unsupported protocol scheme");
-  }
-  rest = rest.substr(0, rest.find('#'));
-  const size_t authority_end = rest.find_first_of("/?");
-  absl::string_view authority = rest.substr(0, authority_end);
-  const absl::string_view path_and_query =
-      authority_end == absl::string_view::npos ? absl::string_view() : rest.substr(authority_end);
-  // "" and "?q" have an empty path, sent as "/".
-  parsed.target = absl::StrCat(absl::StartsWith(path_and_query, "/") ? "" : "/", path_and_query);
-
-  if (const size_t at = authority.rfind('@'); at != absl::string_view::npos) {
-    absl::string_view userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-    const size_t colon = userinfo.find(':');
-    absl::StatusOr<std::string> user = Unescape(userinfo.substr(0, colon));
-    if (!user.ok()) return user.status();
-    absl::StatusOr<std::string> password = Unescape(
-        colon == absl::string_view::npos ? absl::string_view() : userinfo.substr(colon + 1));
-    if (!password.ok()) return password.status();
-    parsed.has_user = true;
-    parsed.user = *std::move(user);
-    parsed.password = *std::move(password);
-  }
-
-  absl::string_view host = authority;
-  absl::string_view port;
-  if (absl::ConsumePrefix(&host, "[")) {
-    const size_t close = host.find(']');
-    if (close == absl::string_view::npos) return absl::InvalidArgumentError("missing ']' in host");
-    port = host.substr(close + 1);
-    host = host.substr(0, close);
-    if (!port.empty() && !absl::ConsumePrefix(&port, ":")) {
-      return absl::InvalidArgumentError("invalid port after host");
-    }
-  } else if (const size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
-    port = host.substr(colon + 1);
-    host = host.substr(0, colon);
-  }
-  if (host.empty()) return absl::InvalidArgumentError("no host in URL");
-  parsed.host = std::string(host);
-  if (!port.empty()) {
-    for (char c : port) {
-      if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
-        return absl::InvalidArgumentError("invalid port");
-      }
-    }
-    if (!absl::SimpleAtoi(port, &parsed.port) || parsed.port < 1 || parsed.port > 65535) {
-      return absl::InvalidArgumentError("invalid port");
-    }
-  }
-  const bool ipv6 = absl::StrContains(parsed.host, ':');
-  parsed.origin =
-      absl::StrCat(scheme, "://", ipv6 ? "[" : "", parsed.host, ipv6 ? "]" : "", ":", parsed.port);
-  return parsed;
-}
 
 // What one POST came to.
 struct Attempt {
@@ -151,7 +41,9 @@ struct Attempt {
   bool retryable = false;
 };
 
-Attempt Post(const CallbackUrl& url, const std::string& body,
+// Error messages and logs carry only `url`'s origin: its path, query and user
+// info may carry secrets.
+Attempt Post(const internal::HttpUrl& url, const std::string& body,
              const TaskCallbackPool::Options& options) {
   std::unique_ptr<httplib::ClientImpl> client;
   if (url.tls) {
@@ -174,7 +66,7 @@ Attempt Post(const CallbackUrl& url, const std::string& body,
   Attempt attempt;
   httplib::Result result = [&]() -> httplib::Result {
     try {
-      return client->Post(url.target, httplib::Headers(), body, "application/json");
+      return client->Post(url.Target(), httplib::Headers(), body, "application/json");
     } catch (const std::exception&) {
       return httplib::Result(nullptr, httplib::Error::Unknown);
     }
@@ -190,7 +82,7 @@ Attempt Post(const CallbackUrl& url, const std::string& body,
   attempt.retryable = error == httplib::Error::ConnectionTimeout || error == httplib::Error::Read ||
                       error == httplib::Error::Write;
   attempt.error = absl::UnavailableError(
-      absl::StrCat("POST ", url.origin, ": ", httplib::to_string(error), " error"));
+      absl::StrCat("POST ", url.Origin(), ": ", httplib::to_string(error), " error"));
   return attempt;
 }
 
@@ -215,6 +107,9 @@ struct TaskCallbackPool::State {
 
   mutable absl::Mutex mu;
   std::deque<model::v1::Task> queue ABSL_GUARDED_BY(mu);
+  // Guids queued or on a worker: convergence resubmits every due Completed
+  // task each pass, so a task already in hand is not queued twice.
+  absl::flat_hash_set<std::string> in_hand ABSL_GUARDED_BY(mu);
   std::map<uint64_t, std::thread> workers ABSL_GUARDED_BY(mu);
   std::vector<std::thread> finished ABSL_GUARDED_BY(mu);
   uint64_t next_worker ABSL_GUARDED_BY(mu) = 0;
@@ -242,6 +137,7 @@ void TaskCallbackPool::State::Work(uint64_t id) {
     Handle(task);
     absl::MutexLock lock(&mu);
     --metrics.running;
+    in_hand.erase(task.task_guid());
   }
 }
 
@@ -272,14 +168,14 @@ void TaskCallbackPool::State::Handle(const model::v1::Task& task) {
     finish(false);
     return;
   }
-  absl::StatusOr<CallbackUrl> url =
-      ParseCallbackUrl(task.task_definition().completion_callback_url());
+  absl::StatusOr<internal::HttpUrl> url =
+      internal::ParseHttpUrl(task.task_definition().completion_callback_url());
   if (!url.ok()) {
     log.Error("building-request-failed", url.status());
     finish(false);
     return;
   }
-  log = log.WithData({{"callback_url", url->origin}});
+  log = log.WithData({{"callback_url", url->Origin()}});
 
   int status_code = 0;
   for (int i = 0; i < options.max_attempts; ++i) {
@@ -321,6 +217,7 @@ TaskCallbackPool::~TaskCallbackPool() {
     state_->stopping = true;
     state_->metrics.queued -= static_cast<int64_t>(state_->queue.size());
     state_->queue.clear();
+    state_->in_hand.clear();
     state_->mu.Await(absl::Condition(
         +[](std::map<uint64_t, std::thread>* workers) { return workers->empty(); },
         &state_->workers));
@@ -337,6 +234,7 @@ void TaskCallbackPool::TaskCompleted(const model::v1::Task& task) {
     absl::MutexLock lock(&state_->mu);
     finished = state_->TakeFinished();
     if (state_->stopping) return;
+    if (!state_->in_hand.insert(task.task_guid()).second) return;  // Already in hand.
     state_->queue.push_back(task);
     ++state_->metrics.submitted;
     ++state_->metrics.queued;

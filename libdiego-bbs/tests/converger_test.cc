@@ -41,25 +41,20 @@
 #include "diego/testing/test_logger.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service_fixture.h"
 #include "test_databases.h"
 
 namespace diego::bbs {
 namespace {
 
-using ::diego::fakes::FakeAuctioneerClient;
 using ::diego::fakes::FakeCellPresenceSource;
-using ::diego::fakes::FakeClock;
-using ::diego::fakes::FakeRepClientFactory;
 using ::diego::fakes::StatusIs;
-using ::diego::fakes::TestLogger;
 using model::v1::ActualLRP;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
-
-constexpr char kDomain[] = "converger-domain";
 
 // Waits (real time, bounded) for a condition another thread makes true.
 bool Eventually(const std::function<bool()>& done) {
@@ -69,21 +64,6 @@ bool Eventually(const std::function<bool()>& done) {
     absl::SleepFor(absl::Milliseconds(1));
   }
   return true;
-}
-
-model::v1::ActualLRPKey Key(const std::string& guid, int32_t index) {
-  model::v1::ActualLRPKey key;
-  key.set_process_guid(guid);
-  key.set_index(index);
-  key.set_domain(kDomain);
-  return key;
-}
-
-model::v1::ActualLRPInstanceKey InstanceKey(const std::string& instance, const std::string& cell) {
-  model::v1::ActualLRPInstanceKey key;
-  key.set_instance_guid(instance);
-  key.set_cell_id(cell);
-  return key;
 }
 
 auction::LrpStartRequest StartRequest(const std::string& guid, std::vector<int32_t> indices) {
@@ -124,82 +104,51 @@ model::v1::DesiredLRP NewLrp(const std::string& guid, int32_t instances) {
 // Collaborators.
 // -----------------------------------------------------------------------------
 
-// A ConvergenceStore returning scripted results; records what it was asked
-// and how many calls of each kind overlapped.
-class ScriptedStore final : public ConvergenceStore {
+// One half of a ScriptedStore: its scripted result and hook, and a record of
+// its calls (how many, how many overlapped, the last call's arguments).
+template <typename Result>
+class ScriptedHalf {
  public:
-  absl::StatusOr<TaskConvergenceResult> ConvergeTasks(const CellSet& cells,
-                                                      const ConvergenceOptions& options) override {
+  // Records the call, runs the hook (outside the lock), returns the result.
+  absl::StatusOr<Result> Call(const CellSet& cells, const ConvergenceOptions& options) {
     std::function<void()> hook;
-    absl::StatusOr<TaskConvergenceResult> result;
+    absl::StatusOr<Result> result;
     {
       absl::MutexLock lock(&mu_);
-      ++task_calls_;
-      task_cells_ = cells;
+      ++calls_;
+      cells_ = cells;
       options_ = options;
-      hook = task_hook_;
-      result = task_result_;
-    }
-    if (hook) hook();
-    return result;
-  }
-
-  absl::StatusOr<LrpConvergenceResult> ConvergeLrps(const CellSet& cells,
-                                                    const ConvergenceOptions& options) override {
-    std::function<void()> hook;
-    absl::StatusOr<LrpConvergenceResult> result;
-    {
-      absl::MutexLock lock(&mu_);
-      ++lrp_calls_;
-      lrp_cells_ = cells;
-      options_ = options;
-      max_lrp_in_flight_ = std::max(max_lrp_in_flight_, ++lrp_in_flight_);
-      hook = lrp_hook_;
-      result = lrp_result_;
+      max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
+      hook = hook_;
+      result = result_;
     }
     if (hook) hook();
     absl::MutexLock lock(&mu_);
-    --lrp_in_flight_;
+    --in_flight_;
     return result;
   }
 
-  void SetTaskResult(absl::StatusOr<TaskConvergenceResult> result) {
+  void SetResult(absl::StatusOr<Result> result) {
     absl::MutexLock lock(&mu_);
-    task_result_ = std::move(result);
+    result_ = std::move(result);
   }
-  void SetLrpResult(absl::StatusOr<LrpConvergenceResult> result) {
+  // Run inside every call, outside the half's lock.
+  void SetHook(std::function<void()> hook) {
     absl::MutexLock lock(&mu_);
-    lrp_result_ = std::move(result);
-  }
-  // Run inside the call, outside the store's lock.
-  void SetTaskHook(std::function<void()> hook) {
-    absl::MutexLock lock(&mu_);
-    task_hook_ = std::move(hook);
-  }
-  void SetLrpHook(std::function<void()> hook) {
-    absl::MutexLock lock(&mu_);
-    lrp_hook_ = std::move(hook);
+    hook_ = std::move(hook);
   }
 
-  int task_calls() const {
+  int calls() const {
     absl::MutexLock lock(&mu_);
-    return task_calls_;
+    return calls_;
   }
-  int lrp_calls() const {
+  int max_in_flight() const {
     absl::MutexLock lock(&mu_);
-    return lrp_calls_;
+    return max_in_flight_;
   }
-  int max_lrp_in_flight() const {
+  CellSet cells() const {
     absl::MutexLock lock(&mu_);
-    return max_lrp_in_flight_;
-  }
-  CellSet task_cells() const {
-    absl::MutexLock lock(&mu_);
-    return task_cells_;
-  }
-  CellSet lrp_cells() const {
-    absl::MutexLock lock(&mu_);
-    return lrp_cells_;
+    return cells_;
   }
   ConvergenceOptions options() const {
     absl::MutexLock lock(&mu_);
@@ -208,33 +157,34 @@ class ScriptedStore final : public ConvergenceStore {
 
  private:
   mutable absl::Mutex mu_;
-  absl::StatusOr<TaskConvergenceResult> task_result_ ABSL_GUARDED_BY(mu_) = TaskConvergenceResult();
-  absl::StatusOr<LrpConvergenceResult> lrp_result_ ABSL_GUARDED_BY(mu_) = LrpConvergenceResult();
-  std::function<void()> task_hook_ ABSL_GUARDED_BY(mu_);
-  std::function<void()> lrp_hook_ ABSL_GUARDED_BY(mu_);
-  int task_calls_ ABSL_GUARDED_BY(mu_) = 0;
-  int lrp_calls_ ABSL_GUARDED_BY(mu_) = 0;
-  int lrp_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  int max_lrp_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  CellSet task_cells_ ABSL_GUARDED_BY(mu_);
-  CellSet lrp_cells_ ABSL_GUARDED_BY(mu_);
+  absl::StatusOr<Result> result_ ABSL_GUARDED_BY(mu_) = Result();
+  std::function<void()> hook_ ABSL_GUARDED_BY(mu_);
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  int max_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  CellSet cells_ ABSL_GUARDED_BY(mu_);
   ConvergenceOptions options_ ABSL_GUARDED_BY(mu_);
 };
 
-class RecordingCompletions final : public TaskCompletionHandler {
+// A ConvergenceStore whose two halves return scripted results and record
+// their calls.
+class ScriptedStore final : public ConvergenceStore {
  public:
-  void TaskCompleted(const model::v1::Task& task) override {
-    absl::MutexLock lock(&mu_);
-    guids_.push_back(task.task_guid());
+  absl::StatusOr<TaskConvergenceResult> ConvergeTasks(const CellSet& cells,
+                                                      const ConvergenceOptions& options) override {
+    return tasks_.Call(cells, options);
   }
-  std::vector<std::string> guids() const {
-    absl::MutexLock lock(&mu_);
-    return guids_;
+  absl::StatusOr<LrpConvergenceResult> ConvergeLrps(const CellSet& cells,
+                                                    const ConvergenceOptions& options) override {
+    return lrps_.Call(cells, options);
   }
 
+  ScriptedHalf<TaskConvergenceResult>& tasks() { return tasks_; }
+  ScriptedHalf<LrpConvergenceResult>& lrps() { return lrps_; }
+
  private:
-  mutable absl::Mutex mu_;
-  std::vector<std::string> guids_ ABSL_GUARDED_BY(mu_);
+  ScriptedHalf<TaskConvergenceResult> tasks_;
+  ScriptedHalf<LrpConvergenceResult> lrps_;
 };
 
 // Reps whose UpdateLrpInstance calls are held until `bound` of them run at
@@ -285,19 +235,13 @@ class GatedReps final : public RepClientFactory, public RepClient {
 };
 
 // -----------------------------------------------------------------------------
-// Fixture: a BbsService over SqlStore on SQLite (retirements go through it),
-// fake outbound clients, a FakeCellPresenceSource and a scripted store.
+// Fixture: a BbsService over SqlStore on SQLite (service_fixture.h;
+// retirements go through it), fake outbound clients, a FakeCellPresenceSource
+// and a scripted store.
 // -----------------------------------------------------------------------------
 
-class ConvergerTest : public ::testing::Test {
+class ConvergerTest : public BbsServiceFixture {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(database_, testing::OpenTestDatabase(SqlEngine::kSqlite));
-    sql_ = std::make_unique<SqlStore>(database_.db.get(), &sink_, &clock_);
-    service_ = std::make_unique<BbsService>(sql_.get(), &auctioneer_, &reps_, &completions_,
-                                            *log_.logger(), BbsService::Options());
-  }
-
   std::unique_ptr<Converger> MakeConverger(Converger::Options options,
                                            ConvergenceStore* store = nullptr,
                                            CellPresenceSource* cells = nullptr,
@@ -309,62 +253,53 @@ class ConvergerTest : public ::testing::Test {
         completions != nullptr ? completions : &completions_, &clock_, *log_.logger(), options);
   }
 
-  // Registers a Locket presence in the SqlStore's `locks` table (the cell
-  // set the service and the real convergence read), as a rep does.
+  // Registers FakeCellPresenceSource's presence of `cell_id` in the
+  // SqlStore's `locks` table (the cell set the real convergence reads).
   void AddPresence(const std::string& cell_id) {
-    ASSERT_OK_AND_ASSIGN(std::string value,
-                         model::ToGoJson(FakeCellPresenceSource::Presence(cell_id)));
-    ASSERT_OK(database_.db->Write([&](SqlTx& tx) -> absl::Status {
-      const SqlParam params[] = {Text(cell_id), Text("owner-" + cell_id), Text(value)};
-      return tx
-          .Exec(
-              "INSERT INTO locks (path, owner, value, type, type_code, ttl, modified_id,"
-              " modified_index) VALUES (?, ?, ?, 'presence', 2, 15, 'id', 1)",
-              params)
-          .status();
-    }));
-  }
-  void RemovePresence(const std::string& cell_id) {
-    ASSERT_OK(database_.db->Write([&](SqlTx& tx) -> absl::Status {
-      const SqlParam params[] = {Text(cell_id)};
-      return tx.Exec("DELETE FROM locks WHERE path = ?", params).status();
-    }));
+    RegisterPresence(FakeCellPresenceSource::Presence(cell_id));
   }
 
   // Desires `lrp` in the SqlStore (no auction) and claims `index` on `cell`.
   void DesireAndClaim(const model::v1::DesiredLRP& lrp, int32_t index, const std::string& cell) {
-    ASSERT_OK(sql_->DesireLrp(lrp, "trace").status());
-    ASSERT_OK(sql_->ClaimActualLrp(lrp.process_guid(), index,
-                                   InstanceKey("ig-" + std::to_string(index), cell), "trace")
-                  .status());
+    ASSERT_OK(store_->DesireLrp(lrp, "trace").status());
+    const model::v1::ActualLRPInstanceKey instance =
+        InstanceKey("ig-" + std::to_string(index), cell);
+    ASSERT_OK(store_->ClaimActualLrp(lrp.process_guid(), index, instance, "trace").status());
   }
 
   // Starts (process_guid, index) as instance ig-<index> on `cell`.
   void StartInstance(const std::string& guid, int32_t index, const std::string& cell) {
     model::StartActualLrpParams params;
-    params.key = Key(guid, index);
+    params.key = LrpKey(guid, index);
     params.instance_key = InstanceKey("ig-" + std::to_string(index), cell);
     params.net_info.set_address("10.0.0.1");
-    ASSERT_OK(sql_->StartActualLrp(params, "trace").status());
+    ASSERT_OK(store_->StartActualLrp(params, "trace").status());
+  }
+
+  // `MakeConverger(options)`, started; returns once the first pass ran and
+  // the loop sleeps.
+  std::unique_ptr<Converger> StartConverger(Converger::Options options) {
+    std::unique_ptr<Converger> converger = MakeConverger(options);
+    converger->Start();
+    clock_.BlockUntilSleepers(1);
+    return converger;
+  }
+
+  // Moves the fake time by `d` and waits until the converger's loop sleeps
+  // again.
+  void Tick(absl::Duration d) {
+    clock_.Advance(d);
+    clock_.BlockUntilSleepers(1);
   }
 
   std::vector<ActualLRP> Rows(const std::string& guid) {
     ActualLrpFilter filter;
     filter.process_guid = guid;
-    absl::StatusOr<std::vector<ActualLRP>> rows = sql_->ActualLrps(filter);
+    absl::StatusOr<std::vector<ActualLRP>> rows = store_->ActualLrps(filter);
     EXPECT_OK(rows.status());
     return rows.ok() ? *rows : std::vector<ActualLRP>();
   }
 
-  FakeClock clock_;
-  TestLogger log_{"bbs", &clock_};
-  testing::TestDatabase database_;
-  fakes::RecordingEventSink sink_;
-  std::unique_ptr<SqlStore> sql_;
-  FakeAuctioneerClient auctioneer_;
-  FakeRepClientFactory reps_;
-  RecordingCompletions completions_;
-  std::unique_ptr<BbsService> service_;
   FakeCellPresenceSource cells_;
   ScriptedStore scripted_;
 };
@@ -383,15 +318,15 @@ TEST_F(ConvergerTest, SkipsThePassWhenTheCellSetCannotBeRead) {
   cells_.SetError(absl::UnavailableError("locket down"));
   auto converger = MakeConverger(QuietOptions());
   EXPECT_THAT(converger->ConvergeOnce(), StatusIs(absl::StatusCode::kUnavailable, "locket down"));
-  EXPECT_EQ(scripted_.task_calls(), 0);
-  EXPECT_EQ(scripted_.lrp_calls(), 0);
+  EXPECT_EQ(scripted_.tasks().calls(), 0);
+  EXPECT_EQ(scripted_.lrps().calls(), 0);
   EXPECT_EQ(converger->metrics().skipped_runs, 1);
   EXPECT_EQ(converger->metrics().lrp_runs, 0);
   EXPECT_TRUE(log_.Contains("failed-listing-cells"));
 
   cells_.SetError(absl::OkStatus());
   EXPECT_OK(converger->ConvergeOnce());
-  EXPECT_EQ(scripted_.lrp_calls(), 1);
+  EXPECT_EQ(scripted_.lrps().calls(), 1);
   EXPECT_EQ(converger->metrics().skipped_runs, 1);
 }
 
@@ -405,10 +340,10 @@ TEST_F(ConvergerTest, RunsBothHalvesWithTheCellSetAndOptions) {
 
   EXPECT_OK(converger->ConvergeOnce());
   EXPECT_EQ(cells_.CellsCalls(), 1);
-  EXPECT_THAT(scripted_.task_cells(), UnorderedElementsAre("cell-a", "cell-b"));
-  EXPECT_THAT(scripted_.lrp_cells(), UnorderedElementsAre("cell-a", "cell-b"));
-  EXPECT_EQ(scripted_.options().kick_task_duration, absl::Seconds(7));
-  EXPECT_EQ(scripted_.options().stale_unclaimed_duration, absl::Seconds(11));
+  EXPECT_THAT(scripted_.tasks().cells(), UnorderedElementsAre("cell-a", "cell-b"));
+  EXPECT_THAT(scripted_.lrps().cells(), UnorderedElementsAre("cell-a", "cell-b"));
+  EXPECT_EQ(scripted_.tasks().options().kick_task_duration, absl::Seconds(7));
+  EXPECT_EQ(scripted_.lrps().options().stale_unclaimed_duration, absl::Seconds(11));
   EXPECT_EQ(converger->metrics().task_runs, 1);
   EXPECT_EQ(converger->metrics().lrp_runs, 1);
   // Nothing to send.
@@ -421,11 +356,11 @@ TEST_F(ConvergerTest, RunsTheTwoHalvesConcurrently) {
   absl::Notification lrp_entered;
   bool task_saw_lrp = false;
   bool lrp_saw_task = false;
-  scripted_.SetTaskHook([&] {
+  scripted_.tasks().SetHook([&] {
     task_entered.Notify();
     task_saw_lrp = lrp_entered.WaitForNotificationWithTimeout(absl::Seconds(30));
   });
-  scripted_.SetLrpHook([&] {
+  scripted_.lrps().SetHook([&] {
     lrp_entered.Notify();
     lrp_saw_task = task_entered.WaitForNotificationWithTimeout(absl::Seconds(30));
   });
@@ -439,10 +374,10 @@ TEST_F(ConvergerTest, SendsEveryStartRequestAndPendingTaskInOneBatchEach) {
   LrpConvergenceResult lrps;
   lrps.start_requests = {StartRequest("a", {0}), StartRequest("b", {1, 2}),
                          StartRequest("c", {0, 3})};
-  scripted_.SetLrpResult(lrps);
+  scripted_.lrps().SetResult(lrps);
   TaskConvergenceResult tasks;
   tasks.tasks_to_auction = {PendingTask("t1"), PendingTask("t2")};
-  scripted_.SetTaskResult(tasks);
+  scripted_.tasks().SetResult(tasks);
   auto converger = MakeConverger(QuietOptions());
 
   EXPECT_OK(converger->ConvergeOnce());
@@ -457,10 +392,10 @@ TEST_F(ConvergerTest, SendsEveryStartRequestAndPendingTaskInOneBatchEach) {
 TEST_F(ConvergerTest, AnAuctioneerFailureIsLoggedAndTheNextPassResends) {
   LrpConvergenceResult lrps;
   lrps.start_requests = {StartRequest("a", {0})};
-  scripted_.SetLrpResult(lrps);
+  scripted_.lrps().SetResult(lrps);
   TaskConvergenceResult tasks;
   tasks.tasks_to_auction = {PendingTask("t1")};
-  scripted_.SetTaskResult(tasks);
+  scripted_.tasks().SetResult(tasks);
   auctioneer_.SetError(absl::UnavailableError("auctioneer down"));
   auto converger = MakeConverger(QuietOptions());
 
@@ -477,15 +412,15 @@ TEST_F(ConvergerTest, AnAuctioneerFailureIsLoggedAndTheNextPassResends) {
 TEST_F(ConvergerTest, RetiresKeysThroughTheService) {
   // Index 0 runs on a present cell: its rep is asked to stop it. Index 1 is
   // claimed on a cell that is gone: the row is removed.
-  ASSERT_OK(sql_->UpsertDomain(kDomain, absl::ZeroDuration()));
+  ASSERT_OK(store_->UpsertDomain(kDomain, absl::ZeroDuration()));
   AddPresence("cell-1");
   DesireAndClaim(NewLrp("web", 3), 0, "cell-1");
   StartInstance("web", 0, "cell-1");
-  ASSERT_OK(sql_->ClaimActualLrp("web", 1, InstanceKey("ig-1", "cell-gone"), "trace").status());
+  ASSERT_OK(store_->ClaimActualLrp("web", 1, InstanceKey("ig-1", "cell-gone"), "trace").status());
 
   LrpConvergenceResult lrps;
-  lrps.keys_to_retire = {Key("web", 0), Key("web", 1)};
-  scripted_.SetLrpResult(lrps);
+  lrps.keys_to_retire = {LrpKey("web", 0), LrpKey("web", 1)};
+  scripted_.lrps().SetResult(lrps);
   cells_.AddCell("cell-1");
   auto converger = MakeConverger(QuietOptions());
   EXPECT_OK(converger->ConvergeOnce());
@@ -502,8 +437,8 @@ TEST_F(ConvergerTest, RetiresKeysThroughTheService) {
 
 TEST_F(ConvergerTest, LogsARetirementTheServiceRefuses) {
   LrpConvergenceResult lrps;
-  lrps.keys_to_retire = {Key("no-such-lrp", 0)};
-  scripted_.SetLrpResult(lrps);
+  lrps.keys_to_retire = {LrpKey("no-such-lrp", 0)};
+  scripted_.lrps().SetResult(lrps);
   auto converger = MakeConverger(QuietOptions());
   EXPECT_OK(converger->ConvergeOnce());
   EXPECT_TRUE(log_.Contains("retiring-lrp-failed"));
@@ -515,18 +450,18 @@ TEST_F(ConvergerTest, SendsRuntimeUpdatesToTheRepOfTheRowsCell) {
   moved.set_rep_url("https://10.0.0.2:1801");
   cells_.SetCell(moved);
   RuntimeUpdate update;
-  update.key = Key("web", 0);
+  update.key = LrpKey("web", 0);
   update.instance_key = InstanceKey("ig-0", "cell-2");
   model::v1::ActualLRPInternalRoute route;
   route.set_hostname("web.apps.internal");
   update.internal_routes = {route};
   update.metric_tags = {{"app_name", "web"}, {"instance_id", "0"}};
   RuntimeUpdate lost = update;
-  lost.key = Key("web", 1);
+  lost.key = LrpKey("web", 1);
   lost.instance_key = InstanceKey("ig-1", "cell-gone");
   LrpConvergenceResult lrps;
   lrps.runtime_updates = {update, lost};
-  scripted_.SetLrpResult(lrps);
+  scripted_.lrps().SetResult(lrps);
   auto converger = MakeConverger(QuietOptions());
 
   EXPECT_OK(converger->ConvergeOnce());
@@ -548,11 +483,11 @@ TEST_F(ConvergerTest, RepFailuresAreLogged) {
   cells_.AddCell("cell-1");
   reps_.ClientFor("cell-1")->SetError(absl::UnavailableError("rep down"));
   RuntimeUpdate update;
-  update.key = Key("web", 0);
+  update.key = LrpKey("web", 0);
   update.instance_key = InstanceKey("ig-0", "cell-1");
   LrpConvergenceResult lrps;
   lrps.runtime_updates = {update};
-  scripted_.SetLrpResult(lrps);
+  scripted_.lrps().SetResult(lrps);
   auto converger = MakeConverger(QuietOptions());
   EXPECT_OK(converger->ConvergeOnce());
   EXPECT_TRUE(log_.Contains("failed-updating-lrp-instance"));
@@ -565,7 +500,7 @@ TEST_F(ConvergerTest, RepFailuresAreLogged) {
 TEST_F(ConvergerTest, HandsTasksToCompleteToTheCompletionHandler) {
   TaskConvergenceResult tasks;
   tasks.tasks_to_complete = {PendingTask("done-1"), PendingTask("done-2")};
-  scripted_.SetTaskResult(tasks);
+  scripted_.tasks().SetResult(tasks);
   auto converger = MakeConverger(QuietOptions());
   EXPECT_OK(converger->ConvergeOnce());
   EXPECT_THAT(completions_.guids(), ElementsAre("done-1", "done-2"));
@@ -574,7 +509,7 @@ TEST_F(ConvergerTest, HandsTasksToCompleteToTheCompletionHandler) {
 TEST_F(ConvergerTest, WithoutACompletionHandlerTasksToCompleteAreOnlyLogged) {
   TaskConvergenceResult tasks;
   tasks.tasks_to_complete = {PendingTask("done-1")};
-  scripted_.SetTaskResult(tasks);
+  scripted_.tasks().SetResult(tasks);
   Converger converger(&scripted_, &cells_, &auctioneer_, &reps_, service_.get(), nullptr, &clock_,
                       *log_.logger(), QuietOptions());
   EXPECT_OK(converger.ConvergeOnce());
@@ -583,10 +518,10 @@ TEST_F(ConvergerTest, WithoutACompletionHandlerTasksToCompleteAreOnlyLogged) {
 }
 
 TEST_F(ConvergerTest, AFailedHalfIsReportedAndTheOtherHalfStillRuns) {
-  scripted_.SetLrpResult(absl::UnavailableError("database gone"));
+  scripted_.lrps().SetResult(absl::UnavailableError("database gone"));
   TaskConvergenceResult tasks;
   tasks.tasks_to_auction = {PendingTask("t1")};
-  scripted_.SetTaskResult(tasks);
+  scripted_.tasks().SetResult(tasks);
   auto converger = MakeConverger(QuietOptions());
 
   EXPECT_THAT(converger->ConvergeOnce(), StatusIs(absl::StatusCode::kUnavailable, "database gone"));
@@ -595,8 +530,8 @@ TEST_F(ConvergerTest, AFailedHalfIsReportedAndTheOtherHalfStillRuns) {
   EXPECT_EQ(converger->metrics().lrp_runs, 1);
   EXPECT_EQ(converger->metrics().task_runs, 1);
 
-  scripted_.SetLrpResult(LrpConvergenceResult());
-  scripted_.SetTaskResult(absl::InternalError("tasks broken"));
+  scripted_.lrps().SetResult(LrpConvergenceResult());
+  scripted_.tasks().SetResult(absl::InternalError("tasks broken"));
   EXPECT_THAT(converger->ConvergeOnce(), StatusIs(absl::StatusCode::kInternal, "tasks broken"));
   EXPECT_TRUE(log_.Contains("failed-to-converge-tasks"));
 }
@@ -607,11 +542,11 @@ TEST_F(ConvergerTest, RepCallsRunOnAtMostWorkersThreads) {
   LrpConvergenceResult lrps;
   for (int i = 0; i < 7; ++i) {
     RuntimeUpdate update;
-    update.key = Key("web", i);
+    update.key = LrpKey("web", i);
     update.instance_key = InstanceKey("ig-" + std::to_string(i), "cell-1");
     lrps.runtime_updates.push_back(update);
   }
-  scripted_.SetLrpResult(lrps);
+  scripted_.lrps().SetResult(lrps);
   Converger::Options options = QuietOptions();
   options.workers = 2;
   auto converger = MakeConverger(options, nullptr, nullptr, &reps);
@@ -624,7 +559,7 @@ TEST_F(ConvergerTest, RecordsMetricsOfEachPass) {
   cells_.AddCell("cell-1");
   LrpConvergenceResult lrps;
   lrps.start_requests = {StartRequest("a", {0})};
-  lrps.keys_to_retire = {Key("gone", 0)};
+  lrps.keys_to_retire = {LrpKey("gone", 0)};
   lrps.missing_cell_ids = {"cell-9"};
   lrps.missing = 3;
   lrps.extra = 1;
@@ -634,19 +569,19 @@ TEST_F(ConvergerTest, RecordsMetricsOfEachPass) {
   lrps.suspect_cells = 1;
   lrps.present_cells = 1;
   lrps.desired_instances = 10;
-  scripted_.SetLrpResult(lrps);
+  scripted_.lrps().SetResult(lrps);
   TaskConvergenceResult tasks;
   tasks.tasks_to_auction = {PendingTask("t1")};
   tasks.pending = 1;
   tasks.pruned = 2;
   tasks.kicked = 3;
-  scripted_.SetTaskResult(tasks);
+  scripted_.tasks().SetResult(tasks);
   // The LRP half takes 3 s of (fake) time.
-  scripted_.SetLrpHook([&] { clock_.Advance(absl::Seconds(3)); });
+  scripted_.lrps().SetHook([&] { clock_.Advance(absl::Seconds(3)); });
   auto converger = MakeConverger(QuietOptions());
 
   EXPECT_OK(converger->ConvergeOnce());
-  scripted_.SetLrpHook(nullptr);
+  scripted_.lrps().SetHook(nullptr);
   EXPECT_OK(converger->ConvergeOnce());
   ConvergerMetrics m = converger->metrics();
   EXPECT_EQ(m.lrp_runs, 2);
@@ -666,7 +601,7 @@ TEST_F(ConvergerTest, RecordsMetricsOfEachPass) {
   EXPECT_TRUE(log_.Contains("detected-missing-cells"));
 
   // Durations are read on the injected clock.
-  scripted_.SetLrpHook([&] { clock_.Advance(absl::Seconds(3)); });
+  scripted_.lrps().SetHook([&] { clock_.Advance(absl::Seconds(3)); });
   EXPECT_OK(converger->ConvergeOnce());
   EXPECT_EQ(converger->metrics().last_lrp_duration, absl::Seconds(3));
 }
@@ -679,12 +614,12 @@ TEST_F(ConvergerTest, TheCollectorPublishesDiegosMetricNames) {
   lrps.suspect_running = 4;
   lrps.suspect_claimed = 5;
   lrps.suspect_cells = 6;
-  scripted_.SetLrpResult(lrps);
+  scripted_.lrps().SetResult(lrps);
   TaskConvergenceResult tasks;
   tasks.pruned = 7;
   tasks.kicked = 8;
-  scripted_.SetTaskResult(tasks);
-  scripted_.SetLrpHook([&] { clock_.Advance(absl::Milliseconds(1500)); });
+  scripted_.tasks().SetResult(tasks);
+  scripted_.lrps().SetHook([&] { clock_.Advance(absl::Milliseconds(1500)); });
   auto converger = MakeConverger(QuietOptions());
   EXPECT_OK(converger->ConvergeOnce());
   cells_.SetError(absl::UnavailableError("locket down"));
@@ -716,24 +651,19 @@ TEST_F(ConvergerTest, StartRunsAPassAtOnceThenIntervalAfterEachPass) {
   Converger::Options options = QuietOptions();
   options.interval = absl::Seconds(30);
   // The first pass takes 10 s: the next one is due 30 s after it ended.
-  scripted_.SetLrpHook([&] {
-    if (scripted_.lrp_calls() == 1) clock_.Advance(absl::Seconds(10));
+  scripted_.lrps().SetHook([&] {
+    if (scripted_.lrps().calls() == 1) clock_.Advance(absl::Seconds(10));
   });
-  auto converger = MakeConverger(options);
-  converger->Start();
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 1);
-  EXPECT_EQ(scripted_.task_calls(), 1);
+  auto converger = StartConverger(options);
+  EXPECT_EQ(scripted_.lrps().calls(), 1);
+  EXPECT_EQ(scripted_.tasks().calls(), 1);
 
-  clock_.Advance(absl::Seconds(29));
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 1);
-  clock_.Advance(absl::Seconds(1));
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 2);
-  clock_.Advance(absl::Seconds(30));
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 3);
+  Tick(absl::Seconds(29));
+  EXPECT_EQ(scripted_.lrps().calls(), 1);
+  Tick(absl::Seconds(1));
+  EXPECT_EQ(scripted_.lrps().calls(), 2);
+  Tick(absl::Seconds(30));
+  EXPECT_EQ(scripted_.lrps().calls(), 3);
   EXPECT_EQ(converger->metrics().cell_triggered_runs, 0);
   converger->Stop();
   EXPECT_TRUE(log_.Contains("converger-process.started"));
@@ -746,38 +676,31 @@ TEST_F(ConvergerTest, AVanishedCellTriggersAPassWithinThePollInterval) {
   Converger::Options options;
   options.interval = absl::Seconds(30);
   options.cell_poll_interval = absl::Seconds(1);
-  auto converger = MakeConverger(options);
-  converger->Start();
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 1);
+  auto converger = StartConverger(options);
+  EXPECT_EQ(scripted_.lrps().calls(), 1);
 
   // Polls that see every cell (or a new one) do nothing.
-  clock_.Advance(absl::Seconds(1));
-  clock_.BlockUntilSleepers(1);
+  Tick(absl::Seconds(1));
   cells_.AddCell("cell-c");
-  clock_.Advance(absl::Seconds(1));
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 1);
+  Tick(absl::Seconds(1));
+  EXPECT_EQ(scripted_.lrps().calls(), 1);
   EXPECT_GE(cells_.CellsCalls(), 3);
 
   cells_.RemoveCell("cell-b");
-  clock_.Advance(absl::Seconds(1));
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 2);
-  EXPECT_THAT(scripted_.lrp_cells(), UnorderedElementsAre("cell-a", "cell-c"));
+  Tick(absl::Seconds(1));
+  EXPECT_EQ(scripted_.lrps().calls(), 2);
+  EXPECT_THAT(scripted_.lrps().cells(), UnorderedElementsAre("cell-a", "cell-c"));
   EXPECT_EQ(converger->metrics().cell_triggered_runs, 1);
   EXPECT_TRUE(log_.Contains("received-cell-disappeared-event"));
 
   // The interval restarted after the triggered pass: 29 s of polls later
   // nothing ran, at 30 s the periodic pass does.
   for (int i = 0; i < 29; ++i) {
-    clock_.Advance(absl::Seconds(1));
-    clock_.BlockUntilSleepers(1);
+    Tick(absl::Seconds(1));
   }
-  EXPECT_EQ(scripted_.lrp_calls(), 2);
-  clock_.Advance(absl::Seconds(1));
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 3);
+  EXPECT_EQ(scripted_.lrps().calls(), 2);
+  Tick(absl::Seconds(1));
+  EXPECT_EQ(scripted_.lrps().calls(), 3);
   EXPECT_EQ(converger->metrics().cell_triggered_runs, 1);
 }
 
@@ -786,18 +709,14 @@ TEST_F(ConvergerTest, AFailedPollDoesNotTriggerAPass) {
   Converger::Options options;
   options.interval = absl::Seconds(30);
   options.cell_poll_interval = absl::Seconds(1);
-  auto converger = MakeConverger(options);
-  converger->Start();
-  clock_.BlockUntilSleepers(1);
+  auto converger = StartConverger(options);
   cells_.SetError(absl::UnavailableError("locket down"));
-  clock_.Advance(absl::Seconds(1));
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 1);
+  Tick(absl::Seconds(1));
+  EXPECT_EQ(scripted_.lrps().calls(), 1);
   // Back with the same cells: still nothing vanished.
   cells_.SetError(absl::OkStatus());
-  clock_.Advance(absl::Seconds(1));
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 1);
+  Tick(absl::Seconds(1));
+  EXPECT_EQ(scripted_.lrps().calls(), 1);
   EXPECT_EQ(converger->metrics().cell_triggered_runs, 0);
 }
 
@@ -805,46 +724,42 @@ TEST_F(ConvergerTest, WithoutCellPollingOnlyTheIntervalTriggers) {
   cells_.AddCell("cell-a");
   Converger::Options options = QuietOptions();
   options.interval = absl::Seconds(30);
-  auto converger = MakeConverger(options);
-  converger->Start();
-  clock_.BlockUntilSleepers(1);
+  auto converger = StartConverger(options);
   const int64_t reads = cells_.CellsCalls();
   cells_.RemoveCell("cell-a");
-  clock_.Advance(absl::Seconds(29));
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 1);
+  Tick(absl::Seconds(29));
+  EXPECT_EQ(scripted_.lrps().calls(), 1);
   EXPECT_EQ(cells_.CellsCalls(), reads);
-  clock_.Advance(absl::Seconds(1));
-  clock_.BlockUntilSleepers(1);
-  EXPECT_EQ(scripted_.lrp_calls(), 2);
+  Tick(absl::Seconds(1));
+  EXPECT_EQ(scripted_.lrps().calls(), 2);
 }
 
 TEST_F(ConvergerTest, PassesNeverOverlap) {
   absl::Notification release;
-  scripted_.SetLrpHook([&] {
-    if (scripted_.lrp_calls() == 1) release.WaitForNotification();
+  scripted_.lrps().SetHook([&] {
+    if (scripted_.lrps().calls() == 1) release.WaitForNotification();
   });
   auto converger = MakeConverger(QuietOptions());
   converger->Start();
-  ASSERT_TRUE(Eventually([&] { return scripted_.lrp_calls() == 1; }));
+  ASSERT_TRUE(Eventually([&] { return scripted_.lrps().calls() == 1; }));
 
   // A direct pass waits behind the loop's.
   std::thread direct([&] { EXPECT_OK(converger->ConvergeOnce()); });
   ASSERT_TRUE(Eventually([&] { return log_.Contains("waiting-for-running-pass"); }))
       << ::testing::PrintToString(log_.Messages());
-  EXPECT_EQ(scripted_.lrp_calls(), 1);
+  EXPECT_EQ(scripted_.lrps().calls(), 1);
   EXPECT_EQ(cells_.CellsCalls(), 1);
   release.Notify();
   direct.join();
-  EXPECT_EQ(scripted_.lrp_calls(), 2);
-  EXPECT_EQ(scripted_.max_lrp_in_flight(), 1);
+  EXPECT_EQ(scripted_.lrps().calls(), 2);
+  EXPECT_EQ(scripted_.lrps().max_in_flight(), 1);
   converger->Stop();
 }
 
 TEST_F(ConvergerTest, StopWaitsForTheRunningPassAndIsIdempotent) {
   absl::Notification in_pass;
   absl::Notification release;
-  scripted_.SetLrpHook([&] {
+  scripted_.lrps().SetHook([&] {
     in_pass.Notify();
     release.WaitForNotification();
   });
@@ -857,7 +772,7 @@ TEST_F(ConvergerTest, StopWaitsForTheRunningPassAndIsIdempotent) {
   // The pass finished before Stop returned, and no other pass starts.
   EXPECT_EQ(converger->metrics().lrp_runs, 1);
   clock_.Advance(absl::Hours(1));
-  EXPECT_EQ(scripted_.lrp_calls(), 1);
+  EXPECT_EQ(scripted_.lrps().calls(), 1);
   converger->Stop();
   EXPECT_EQ(clock_.Sleepers(), 0);
 }
@@ -867,7 +782,7 @@ TEST_F(ConvergerTest, StopWithoutStartAndStartAfterStopDoNothing) {
   converger->Stop();
   converger->Start();
   EXPECT_EQ(clock_.Sleepers(), 0);
-  EXPECT_EQ(scripted_.lrp_calls(), 0);
+  EXPECT_EQ(scripted_.lrps().calls(), 0);
 }
 
 // -----------------------------------------------------------------------------
@@ -879,14 +794,14 @@ class ConvergerIntegrationTest : public ConvergerTest {
  protected:
   void SetUp() override {
     ConvergerTest::SetUp();
-    ASSERT_OK(sql_->UpsertDomain(kDomain, absl::ZeroDuration()));
+    ASSERT_OK(store_->UpsertDomain(kDomain, absl::ZeroDuration()));
   }
 
   std::unique_ptr<Converger> MakeRealConverger() {
     Converger::Options options;
     options.interval = absl::Seconds(30);
     options.cell_poll_interval = absl::Seconds(1);
-    return MakeConverger(options, sql_.get(), sql_.get());
+    return MakeConverger(options, store_.get(), store_.get());
   }
 
   // The rows of `guid` at `index`, as "PRESENCE STATE instance@cell".
@@ -916,8 +831,7 @@ TEST_F(ConvergerIntegrationTest, ALostCellsInstancesTurnSuspectAndAreReplacedInO
 
   // cell-1's presence expires; the next poll notices.
   RemovePresence("cell-1");
-  clock_.Advance(absl::Seconds(1));
-  clock_.BlockUntilSleepers(1);
+  Tick(absl::Seconds(1));
   EXPECT_EQ(converger->metrics().cell_triggered_runs, 1);
   ASSERT_THAT(auctioneer_.LrpBatches(), SizeIs(1));
   ASSERT_THAT(auctioneer_.LrpBatches()[0], SizeIs(1));
@@ -953,7 +867,7 @@ TEST_F(ConvergerIntegrationTest, AMissingInstanceIsRecreatedAndAuctioned) {
   StartInstance("web", 0, "cell-1");
   StartInstance("web", 1, "cell-1");
   // A lost write: index 1's row is gone.
-  ASSERT_OK(sql_->RemoveActualLrp("web", 1, nullptr, "trace"));
+  ASSERT_OK(store_->RemoveActualLrp("web", 1, nullptr, "trace"));
   auto converger = MakeRealConverger();
   EXPECT_OK(converger->ConvergeOnce());
   ASSERT_THAT(auctioneer_.LrpBatches(), SizeIs(1));
@@ -970,7 +884,7 @@ TEST_F(ConvergerIntegrationTest, ScaleDownRetiresTheExtraInstancesThroughTheirRe
   // Lower the count in the store only, so nobody has told the rep yet.
   model::v1::DesiredLRPUpdate update;
   update.set_instances(1);
-  ASSERT_OK(sql_->UpdateDesiredLrp("web", update, "trace").status());
+  ASSERT_OK(store_->UpdateDesiredLrp("web", update, "trace").status());
   const size_t stops_before = reps_.ClientFor("cell-1")->StopCalls().size();
 
   auto converger = MakeRealConverger();
@@ -990,15 +904,15 @@ TEST_F(ConvergerIntegrationTest, TasksOnALostCellFailAndPendingTasksAreAuctioned
   AddPresence("cell-1");
   model::v1::TaskDefinition definition = PendingTask("x").task_definition();
   definition.set_completion_callback_url("http://cc.example.com/done");
-  ASSERT_OK(sql_->DesireTask(definition, "running", kDomain).status());
-  ASSERT_OK(sql_->StartTask("running", "cell-1").status());
-  ASSERT_OK(sql_->DesireTask(definition, "pending-1", kDomain).status());
-  ASSERT_OK(sql_->DesireTask(definition, "pending-2", kDomain).status());
+  ASSERT_OK(store_->DesireTask(definition, "running", kDomain).status());
+  ASSERT_OK(store_->StartTask("running", "cell-1").status());
+  ASSERT_OK(store_->DesireTask(definition, "pending-1", kDomain).status());
+  ASSERT_OK(store_->DesireTask(definition, "pending-2", kDomain).status());
   RemovePresence("cell-1");
 
   auto converger = MakeRealConverger();
   EXPECT_OK(converger->ConvergeOnce());
-  ASSERT_OK_AND_ASSIGN(model::v1::Task task, sql_->TaskByGuid("running"));
+  ASSERT_OK_AND_ASSIGN(model::v1::Task task, store_->TaskByGuid("running"));
   EXPECT_EQ(task.state(), model::v1::Task::Completed);
   EXPECT_TRUE(task.failed());
   EXPECT_EQ(task.failure_reason(), "cell disappeared before completion");

@@ -45,9 +45,11 @@
 #include "diego/model/v1/ping.pb.h"
 #include "diego/model/v1/task_requests.pb.h"
 #include "diego/model/wire.h"
+#include "diego/testing/child_process.h"
 #include "diego/testing/fake_auctioneer_client.h"
 #include "diego/testing/fake_clock.h"
 #include "diego/testing/fake_rep_client.h"
+#include "diego/testing/sample_models.h"
 #include "diego/testing/status_matchers.h"
 #include "diego/testing/test_logger.h"
 #include "diego/testing/test_pki.h"
@@ -63,6 +65,9 @@ namespace diego::bbs {
 namespace {
 
 namespace v1 = model::v1;
+using ::diego::fakes::LoopbackGet;
+using ::diego::fakes::SampleDesiredLrp;
+using ::diego::fakes::UnusedLoopbackPort;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -83,22 +88,6 @@ bool Eventually(const std::function<bool()>& condition) {
 std::string RoutePath(absl::string_view name) {
   const BbsRoute* route = FindBbsRoute(name);
   return route == nullptr ? "/no-such-route" : std::string(route->path);
-}
-
-v1::DesiredLRP Lrp(absl::string_view process_guid, int32_t instances) {
-  v1::DesiredLRP lrp;
-  lrp.set_process_guid(std::string(process_guid));
-  lrp.set_domain("cf-apps");
-  lrp.set_log_guid("log");
-  lrp.set_root_fs("preloaded:cflinuxfs4");
-  lrp.set_instances(instances);
-  lrp.mutable_action()->mutable_run_action()->set_path("/bin/run");
-  lrp.mutable_action()->mutable_run_action()->set_user("vcap");
-  lrp.set_memory_mb(128);
-  lrp.set_disk_mb(256);
-  lrp.set_start_timeout_ms(60000);
-  (*lrp.mutable_metric_tags())["source_id"].set_static_("app");
-  return lrp;
 }
 
 v1::TaskDefinition Definition() {
@@ -505,7 +494,7 @@ TEST(FindBbsRouteTest, FindsEveryRouteByNameAndNothingElse) {
 
 TEST_F(ServerTest, LrpLifecycle) {
   StartAll();
-  DesireLrp(Lrp("web", 2));
+  DesireLrp(SampleDesiredLrp("web", 2));
   // The service asked the auctioneer to place both instances.
   std::vector<auction::LrpStartRequest> auctions = auctioneer_.LrpStartRequests();
   ASSERT_EQ(auctions.size(), 1u);
@@ -684,7 +673,7 @@ TEST_F(ServerTest, UnparsableBodiesGetTheInvalidRequestEnvelope) {
   options_.max_request_bytes = 2 * 1024 * 1024;
   StartAll();
   DesireTask("existing");
-  DesireLrp(Lrp("existing", 1));
+  DesireLrp(SampleDesiredLrp("existing", 1));
   const std::string before = StoreSnapshot();
 
   std::mt19937 rng(7);
@@ -746,7 +735,7 @@ TEST_F(ServerTest, EvacuationParseErrorsKeepTheContainer) {
 TEST_F(ServerTest, WrongMessageTypesAndEmptyBodiesChangeNothing) {
   StartAll();
   DesireTask("existing");
-  DesireLrp(Lrp("existing", 1));
+  DesireLrp(SampleDesiredLrp("existing", 1));
   const std::string before = StoreSnapshot();
   // Bodies of other messages: they may parse (unknown fields, and fields of
   // a mismatched wire type are unknown fields too) but never make a valid
@@ -830,7 +819,7 @@ TEST_F(ServerTest, LrpInstanceStreamDeliversEventsInOrderWithIds) {
   ASSERT_TRUE(reader.WaitForHeaders());
   ASSERT_EQ(reader.status(), 200);
 
-  DesireLrp(Lrp("web", 1), "trace-desire");
+  DesireLrp(SampleDesiredLrp("web", 1), "trace-desire");
   Claim("web", 0, "ig-0", "cell-1");
   Start("web", 0, "ig-0", "cell-1");
 
@@ -881,10 +870,10 @@ TEST_F(ServerTest, LrpInstanceStreamFiltersOnCell) {
   StartAll();
   StreamReader reader(server_->port(), RoutePath("LRPInstanceEventStream"), StreamBody("cell-A"));
   ASSERT_TRUE(reader.WaitForHeaders());
-  DesireLrp(Lrp("web", 2));
+  DesireLrp(SampleDesiredLrp("web", 2));
   Claim("web", 1, "ig-1", "cell-B");
   Claim("web", 0, "ig-0", "cell-A");
-  DesireLrp(Lrp("marker", 1));  // Desired events always pass the filter.
+  DesireLrp(SampleDesiredLrp("marker", 1));  // Desired events always pass the filter.
 
   ASSERT_TRUE(reader.WaitForEvents(3));
   std::vector<SseEvent> events = reader.events();
@@ -957,7 +946,7 @@ TEST_F(ServerTest, DeprecatedLrpInstanceStreamDowngradesDesiredLrpsToV0) {
   StreamReader r0(server_->port(), RoutePath("LrpInstanceEventStream_r0"), "");
   ASSERT_TRUE(current.WaitForHeaders());
   ASSERT_TRUE(r0.WaitForHeaders());
-  DesireLrp(Lrp("web", 1));
+  DesireLrp(SampleDesiredLrp("web", 1));
   ASSERT_TRUE(current.WaitForEvents(2));
   ASSERT_TRUE(r0.WaitForEvents(2));
   v1::DesiredLRPCreatedEvent v3;
@@ -996,7 +985,7 @@ TEST_F(ServerTest, SlowSubscriberIsDroppedWhileWritesContinue) {
   }
   // Writes go on meanwhile.
   DesireTask("during");
-  DesireLrp(Lrp("during", 1));
+  DesireLrp(SampleDesiredLrp("during", 1));
   gate.Notify();
 
   ASSERT_TRUE(reader.WaitForEnd());
@@ -1018,7 +1007,7 @@ TEST_F(ServerTest, SlowSubscriberIsDroppedWhileWritesContinue) {
   // A new subscriber works.
   StreamReader again(server_->port(), RoutePath("LRPInstanceEventStream"), "");
   ASSERT_TRUE(again.WaitForHeaders());
-  DesireLrp(Lrp("after", 1));
+  DesireLrp(SampleDesiredLrp("after", 1));
   ASSERT_TRUE(again.WaitForEvents(1));
   EXPECT_EQ(again.events()[0].type, "desired_lrp_created");
 }
@@ -1081,7 +1070,7 @@ TEST_F(ServerTest, HealthListenerServesPingAndMetrics) {
   ASSERT_OK(Call<v1::UpsertDomainResponse>("UpsertDomain", upsert).status());
   DesireTask("t1");
   DesireTask("t2");
-  DesireLrp(Lrp("web", 3));
+  DesireLrp(SampleDesiredLrp("web", 3));
   Claim("web", 0, "ig-0", "cell-1");
 
   httplib::Result metrics = health.Get("/metrics");
@@ -1119,33 +1108,6 @@ TEST_F(ServerTest, HealthListenerServesPingAndMetrics) {
   EXPECT_THAT(metrics->body, HasSubstr("RequestLatency_count 5\n"));
 }
 
-// A loopback port nothing listens on (bound, then closed, by the kernel's
-// choice).
-int UnusedLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-// GET `path` on the health listener: {status, body}; status -1 on a
-// transport error.
-std::pair<int, std::string> HealthGet(int port, const std::string& path) {
-  httplib::Client client("127.0.0.1", port);
-  httplib::Result result = client.Get(path);
-  if (!result) return {-1, httplib::to_string(result.error())};
-  return {result->status, result->body};
-}
-
 TEST_F(ServerTest, StandbyServesHealthAndReadyzWithoutAnApiPort) {
   std::atomic<bool> active{false};
   options_.readiness = [&active] { return active.load(); };
@@ -1158,9 +1120,9 @@ TEST_F(ServerTest, StandbyServesHealthAndReadyzWithoutAnApiPort) {
   EXPECT_FALSE(server_->api_serving());
   ASSERT_GT(server_->health_port(), 0);
 
-  EXPECT_EQ(HealthGet(server_->health_port(), "/ping").first, 200);
-  EXPECT_EQ(HealthGet(server_->health_port(), "/metrics").first, 200);
-  EXPECT_EQ(HealthGet(server_->health_port(), "/readyz"),
+  EXPECT_EQ(LoopbackGet(server_->health_port(), "/ping").first, 200);
+  EXPECT_EQ(LoopbackGet(server_->health_port(), "/metrics").first, 200);
+  EXPECT_EQ(LoopbackGet(server_->health_port(), "/readyz"),
             std::make_pair(503, std::string("standby")));
   // The API port is not bound: connection refused.
   httplib::Client api("127.0.0.1", api_port);
@@ -1175,33 +1137,33 @@ TEST_F(ServerTest, StandbyServesHealthAndReadyzWithoutAnApiPort) {
   EXPECT_TRUE(server_->api_serving());
   ASSERT_OK_AND_ASSIGN(v1::PingResponse pong, Call<v1::PingResponse>("Ping", v1::PingResponse()));
   EXPECT_TRUE(pong.available());
-  EXPECT_EQ(HealthGet(server_->health_port(), "/readyz").first, 503);
+  EXPECT_EQ(LoopbackGet(server_->health_port(), "/readyz").first, 503);
   active = true;
-  EXPECT_EQ(HealthGet(server_->health_port(), "/readyz"),
+  EXPECT_EQ(LoopbackGet(server_->health_port(), "/readyz"),
             std::make_pair(200, std::string("active")));
   EXPECT_THAT(log_.Messages(), ::testing::Contains("bbs.server.health-started"));
   EXPECT_THAT(log_.Messages(), ::testing::Contains("bbs.server.started"));
 
   server_->Stop();
   EXPECT_FALSE(server_->api_serving());
-  EXPECT_EQ(HealthGet(server_->health_port(), "/ping").first, -1);
+  EXPECT_EQ(LoopbackGet(server_->health_port(), "/ping").first, -1);
 }
 
 TEST_F(ServerTest, ReadyzWithoutCallbackFollowsTheApiListener) {
   StartAll();
-  EXPECT_EQ(HealthGet(server_->health_port(), "/readyz"),
+  EXPECT_EQ(LoopbackGet(server_->health_port(), "/readyz"),
             std::make_pair(200, std::string("active")));
 
   BbsServer::Options o = options_;
   BbsServer standby(service_.get(), hub_.get(), nullptr, *log_.logger(), o);
   ASSERT_OK(standby.StartHealth());
-  EXPECT_EQ(HealthGet(standby.health_port(), "/readyz"),
+  EXPECT_EQ(LoopbackGet(standby.health_port(), "/readyz"),
             std::make_pair(503, std::string("standby")));
   // Without metrics, /metrics is not served; /ping is.
-  EXPECT_EQ(HealthGet(standby.health_port(), "/metrics").first, 404);
-  EXPECT_EQ(HealthGet(standby.health_port(), "/ping").first, 200);
+  EXPECT_EQ(LoopbackGet(standby.health_port(), "/metrics").first, 404);
+  EXPECT_EQ(LoopbackGet(standby.health_port(), "/ping").first, 200);
   ASSERT_OK(standby.StartApi());
-  EXPECT_EQ(HealthGet(standby.health_port(), "/readyz").first, 200);
+  EXPECT_EQ(LoopbackGet(standby.health_port(), "/readyz").first, 200);
   standby.Stop();
 }
 
@@ -1300,11 +1262,7 @@ class ServerTlsTest : public ServerTest {
     dir_ = ::testing::TempDir() + "/bbs_server_tls_" + std::to_string(::getpid());
     std::filesystem::create_directories(dir_);
     pki_ = std::make_unique<TestPki>(dir_);
-    ASSERT_TRUE(pki_->Make("ca", "", true, false));
-    ASSERT_TRUE(pki_->Make("server", "ca", false, true));
-    ASSERT_TRUE(pki_->Make("client", "ca", false, false));
-    ASSERT_TRUE(pki_->Make("rogue-ca", "", true, false));
-    ASSERT_TRUE(pki_->Make("rogue", "rogue-ca", false, false));
+    ASSERT_TRUE(pki_->MakeMutualTlsSet());
   }
 
   std::string dir_;
@@ -1425,7 +1383,7 @@ TEST_F(ServerTest, StartErrors) {
 TEST_F(ServerTest, AcknowledgedWritesSurviveARestart) {
   StartAll();
   DesireTask("t1");
-  DesireLrp(Lrp("web", 2));
+  DesireLrp(SampleDesiredLrp("web", 2));
   Claim("web", 1, "ig-1", "cell-1");
   v1::UpsertDomainRequest upsert;
   upsert.set_domain("cf-apps");

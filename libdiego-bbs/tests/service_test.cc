@@ -22,12 +22,13 @@
 #include "diego/model/v1/events.pb.h"
 #include "diego/testing/fake_auctioneer_client.h"
 #include "diego/testing/fake_clock.h"
-#include "diego/testing/recording_event_sink.h"
 #include "diego/testing/fake_rep_client.h"
+#include "diego/testing/recording_event_sink.h"
 #include "diego/testing/status_matchers.h"
 #include "diego/testing/test_logger.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service_fixture.h"
 #include "test_databases.h"
 
 // The tests set and read deprecated fields (metrics_guid, ...) on purpose.
@@ -36,10 +37,6 @@
 namespace diego::bbs {
 namespace {
 
-using ::diego::fakes::FakeAuctioneerClient;
-using ::diego::fakes::FakeClock;
-using ::diego::fakes::FakeRepClientFactory;
-using ::diego::fakes::TestLogger;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
@@ -53,7 +50,6 @@ using model::v1::ImageLayer;
 using model::v1::MetricTagValue;
 using model::v1::Task;
 
-constexpr char kDomain[] = "test-domain";
 constexpr char kCallbackUrl[] = "http://cc.example.com/tasks/done";
 
 // -----------------------------------------------------------------------------
@@ -106,21 +102,6 @@ model::v1::TaskDefinition NewTaskDefinition(bool with_callback) {
   return definition;
 }
 
-model::v1::ActualLRPKey LrpKey(const std::string& guid, int32_t index) {
-  model::v1::ActualLRPKey key;
-  key.set_process_guid(guid);
-  key.set_index(index);
-  key.set_domain(kDomain);
-  return key;
-}
-
-model::v1::ActualLRPInstanceKey InstanceKey(const std::string& instance, const std::string& cell) {
-  model::v1::ActualLRPInstanceKey key;
-  key.set_instance_guid(instance);
-  key.set_cell_id(cell);
-  return key;
-}
-
 ImageLayer Layer(const std::string& name, ImageLayer::Type type, const std::string& digest) {
   ImageLayer layer;
   layer.set_name(name);
@@ -158,36 +139,11 @@ void ExpectErrorType(const Response& response, Error::Type type) {
 }
 
 // -----------------------------------------------------------------------------
-// Collaborators.
+// Fixture (service_fixture.h) and request helpers.
 // -----------------------------------------------------------------------------
 
-class RecordingCompletions final : public TaskCompletionHandler {
- public:
-  void TaskCompleted(const Task& task) override {
-    absl::MutexLock lock(&mu_);
-    tasks_.push_back(task);
-  }
-  std::vector<Task> tasks() {
-    absl::MutexLock lock(&mu_);
-    return tasks_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<Task> tasks_ ABSL_GUARDED_BY(mu_);
-};
-
-using RecordingSink = ::diego::fakes::RecordingEventSink;
-
-class ServiceTest : public ::testing::Test {
+class ServiceTest : public BbsServiceFixture {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(database_, testing::OpenTestDatabase(SqlEngine::kSqlite));
-    store_ = std::make_unique<SqlStore>(database_.db.get(), &sink_, &clock_);
-    service_ = std::make_unique<BbsService>(store_.get(), &auctioneer_, &reps_, &completions_,
-                                            *log_.logger(), BbsService::Options());
-  }
-
   // Registers a Locket presence for `cell_id`, as a rep does.
   void AddCell(const std::string& cell_id) {
     model::v1::CellPresence cell;
@@ -198,22 +154,7 @@ class ServiceTest : public ::testing::Test {
     cell.mutable_capacity()->set_memory_mb(4096);
     cell.mutable_capacity()->set_disk_mb(8192);
     cell.mutable_capacity()->set_containers(100);
-    ASSERT_OK_AND_ASSIGN(std::string json, model::ToGoJson(cell));
-    ASSERT_OK(database_.db->Write([&](SqlTx& tx) -> absl::Status {
-      return tx
-          .Exec(
-              "INSERT INTO locks (path, owner, value, type, type_code, ttl, modified_id, "
-              "modified_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-              {Text(cell_id), Text("owner-" + cell_id), Text(json), Text("presence"), Int(2),
-               Int(15), Text("modified-" + cell_id), Int(1)})
-          .status();
-    }));
-  }
-
-  void RemoveCell(const std::string& cell_id) {
-    ASSERT_OK(database_.db->Write([&](SqlTx& tx) -> absl::Status {
-      return tx.Exec("DELETE FROM locks WHERE path = ?", {Text(cell_id)}).status();
-    }));
+    RegisterPresence(cell);
   }
 
   void Desire(const DesiredLRP& lrp) {
@@ -296,15 +237,6 @@ class ServiceTest : public ::testing::Test {
     return request;
   }
 
-  FakeClock clock_;
-  TestLogger log_{"bbs"};
-  RecordingSink sink_;
-  FakeAuctioneerClient auctioneer_;
-  FakeRepClientFactory reps_;
-  RecordingCompletions completions_;
-  testing::TestDatabase database_;
-  std::unique_ptr<SqlStore> store_;
-  std::unique_ptr<BbsService> service_;
   RequestContext ctx_{"trace-1"};
 };
 

@@ -55,9 +55,9 @@ using ::diego::model::v1::DesiredLRPUpdate;
 using ::diego::model::v1::Error;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::InsertLocketRow;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
 
 using RecordingSink = ::diego::fakes::RecordingEventSink;
 
@@ -1023,20 +1023,6 @@ TEST_P(SqlStoreDesiredTest, FreshDomainsExpireWithTheClock) {
   EXPECT_THAT(fresh(), ElementsAre("b-short", "c-forever"));
 }
 
-absl::Status InsertLock(SqlDatabase& db, absl::string_view path, absl::string_view owner,
-                        absl::string_view value, int64_t type_code) {
-  return db.Write([&](SqlTx& tx) -> absl::Status {
-    const SqlParam params[] = {Text(path), Text(owner), Text(value),
-                               Text(type_code == 2 ? "presence" : "lock"), Int(type_code)};
-    return tx
-        .Exec(
-            "INSERT INTO locks (path, owner, value, type, type_code, ttl, modified_id,"
-            " modified_index) VALUES (?, ?, ?, ?, ?, 15, 'id', 1)",
-            params)
-        .status();
-  });
-}
-
 std::string PresenceJson(absl::string_view cell_id, absl::string_view zone) {
   return absl::StrCat(R"({"cell_id":")", cell_id, R"(","rep_address":"http://10.0.0.1:1800",)",
                       R"("zone":")", zone, R"(","capacity":{"memory_mb":1024,"disk_mb":2048,)",
@@ -1046,11 +1032,11 @@ std::string PresenceJson(absl::string_view cell_id, absl::string_view zone) {
 }
 
 TEST_P(SqlStoreDesiredTest, CellsAreTheParsablePresencesInCellOrder) {
-  ASSERT_OK(InsertLock(db(), "cell-b", "owner-b", PresenceJson("cell-b", "z2"), 2));
-  ASSERT_OK(InsertLock(db(), "cell-a", "owner-a", PresenceJson("cell-a", "z1"), 2));
-  ASSERT_OK(InsertLock(db(), "cell-c", "", PresenceJson("cell-c", "z1"), 2));  // No owner.
-  ASSERT_OK(InsertLock(db(), "bbs", "bbs-0", PresenceJson("bbs", "z1"), 1));   // A lock.
-  ASSERT_OK(InsertLock(db(), "cell-d", "owner-d", "{not json", 2));            // Corrupt.
+  ASSERT_OK(InsertLocketRow(db(), "cell-b", "owner-b", PresenceJson("cell-b", "z2"), 2));
+  ASSERT_OK(InsertLocketRow(db(), "cell-a", "owner-a", PresenceJson("cell-a", "z1"), 2));
+  ASSERT_OK(InsertLocketRow(db(), "cell-c", "", PresenceJson("cell-c", "z1"), 2));  // No owner.
+  ASSERT_OK(InsertLocketRow(db(), "bbs", "bbs-0", PresenceJson("bbs", "z1"), 1));   // A lock.
+  ASSERT_OK(InsertLocketRow(db(), "cell-d", "owner-d", "{not json", 2));            // Corrupt.
 
   ASSERT_OK_AND_ASSIGN(std::vector<model::v1::CellPresence> cells, store_->Cells());
   ASSERT_THAT(cells, SizeIs(2));

@@ -380,11 +380,13 @@ TEST_F(TaskCallbacksTest, AnUnparsableUrlGivesUpAtOnce) {
   TaskCallbackPool pool(store_.get(), *log_.logger(), FastOptions());
   pool.TaskCompleted(CompletedTask("t1", "ftp://files.example.com/done"));
   pool.TaskCompleted(CompletedTask("t2", "http://127.0.0.1:99999/done"));
+  pool.TaskCompleted(CompletedTask("t3", "http://127.0.0.1:1/done\r\nX-Injected: yes"));
   pool.WaitIdle();
   EXPECT_EQ(StateOf("t1"), Task::Resolving);
   EXPECT_EQ(StateOf("t2"), Task::Resolving);
+  EXPECT_EQ(StateOf("t3"), Task::Resolving);
   EXPECT_TRUE(log_.Contains("building-request-failed"));
-  EXPECT_EQ(pool.metrics().failed, 2);
+  EXPECT_EQ(pool.metrics().failed, 3);
 }
 
 TEST_F(TaskCallbacksTest, ATaskAlreadyResolvingIsNotPosted) {
@@ -425,6 +427,35 @@ TEST_F(TaskCallbacksTest, AtMostWorkersCallbacksRunAtOnce) {
   EXPECT_EQ(receiver.max_in_flight(), 2);
   for (const Task& task : tasks) EXPECT_EQ(StateOf(task.task_guid()), Task::Invalid);
   EXPECT_EQ(pool.metrics().delivered, 6);
+}
+
+TEST_F(TaskCallbacksTest, ATaskAlreadyInHandIsNotQueuedAgain) {
+  CallbackReceiver receiver;
+  receiver.Hold();
+  TaskCallbackPool::Options options = FastOptions();
+  options.workers = 1;
+  TaskCallbackPool pool(store_.get(), *log_.logger(), options);
+  const Task a = CompletedTask("a", receiver.url());
+  const Task b = CompletedTask("b", receiver.url());
+  pool.TaskCompleted(a);
+  ASSERT_TRUE(receiver.AwaitReceived(1));  // "a" is on the worker.
+  pool.TaskCompleted(b);
+  // Convergence resubmits both on its next pass: neither is queued again.
+  pool.TaskCompleted(a);
+  pool.TaskCompleted(b);
+  TaskCallbackMetrics m = pool.metrics();
+  EXPECT_EQ(m.submitted, 2);
+  EXPECT_EQ(m.queued, 1);
+  EXPECT_EQ(m.running, 1);
+  receiver.Release();
+  pool.WaitIdle();
+  EXPECT_THAT(receiver.received(), SizeIs(2));
+  EXPECT_EQ(pool.metrics().delivered, 2);
+  // Once handled, the guid may come again (a new task with the same guid).
+  pool.TaskCompleted(CompletedTask("a", receiver.url()));
+  pool.WaitIdle();
+  EXPECT_EQ(pool.metrics().submitted, 3);
+  EXPECT_EQ(pool.metrics().delivered, 3);
 }
 
 TEST_F(TaskCallbacksTest, QueuedAndRunningAreCountedAndTheDestructorDropsTheQueue) {

@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "diego/base/status_macros.h"
 #include "diego/bbs/schema.h"
@@ -80,6 +81,27 @@ absl::StatusOr<std::string> NewTestDatabaseUrl(SqlEngine engine) {
     }
   }
   return absl::InvalidArgumentError("unknown engine");
+}
+
+absl::Status InsertLocketRow(SqlDatabase& db, absl::string_view path, absl::string_view owner,
+                             absl::string_view value, int64_t type_code) {
+  return db.Write([&](SqlTx& tx) -> absl::Status {
+    const SqlParam params[] = {Text(path), Text(owner), Text(value),
+                               Text(type_code == 2 ? "presence" : "lock"), Int(type_code)};
+    return tx
+        .Exec(
+            "INSERT INTO locks (path, owner, value, type, type_code, ttl, modified_id,"
+            " modified_index) VALUES (?, ?, ?, ?, ?, 15, 'id', 1)",
+            params)
+        .status();
+  });
+}
+
+absl::Status DeleteLocketRow(SqlDatabase& db, absl::string_view path) {
+  return db.Write([&](SqlTx& tx) -> absl::Status {
+    const SqlParam params[] = {Text(path)};
+    return tx.Exec("DELETE FROM locks WHERE path = ?", params).status();
+  });
 }
 
 absl::StatusOr<TestDatabase> OpenTestDatabase(SqlEngine engine,

@@ -17,10 +17,13 @@
 #ifndef DIEGO_BBS_TESTS_TEST_DATABASES_H_
 #define DIEGO_BBS_TESTS_TEST_DATABASES_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "diego/bbs/sql.h"
 #include "gtest/gtest.h"
 
@@ -42,6 +45,17 @@ absl::StatusOr<TestDatabase> OpenTestDatabase(SqlEngine engine,
 
 // The URL of a fresh, empty database without opening or migrating it.
 absl::StatusOr<std::string> NewTestDatabaseUrl(SqlEngine engine);
+
+// Writes a row of Locket's `locks` table (part of the BBS schema) behind any
+// store's back, as a Locket sharing the database would: key `path`, `owner`,
+// `value`, `type_code` (1 lock, 2 presence) with its type name ("lock",
+// "presence"), a 15 s ttl, modified_id "id" and modified_index 1. A rep's
+// cell presence is `InsertLocketRow(db, cell_id, owner, ToGoJson(cell), 2)`.
+absl::Status InsertLocketRow(SqlDatabase& db, absl::string_view path, absl::string_view owner,
+                             absl::string_view value, int64_t type_code);
+
+// Deletes the `locks` row `path` (a presence expiring); OK if there is none.
+absl::Status DeleteLocketRow(SqlDatabase& db, absl::string_view path);
 
 }  // namespace diego::bbs::testing
 

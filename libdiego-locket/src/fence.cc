@@ -24,7 +24,7 @@ std::function<absl::Status(bbs::SqlTx&)> MakeLockFence(const LockRunner* runner,
     if (lease <= clock->Now()) {
       return ErrFenced(options.key,
                        lease == absl::InfinitePast()
-                           ? "the lock was never acquired"
+                           ? "the lock is not held"
                            : absl::StrCat("its lease expired at ",
                                           absl::FormatTime(absl::RFC3339_full, lease,
                                                            absl::UTCTimeZone())));

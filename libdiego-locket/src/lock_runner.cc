@@ -47,6 +47,9 @@ void LockRunner::Stop() {
     absl::MutexLock lock(&mu_);
     release = held_;
     held_ = false;
+    // The lease ends here, before the Release lets another process take the
+    // lock, so a fence on it refuses this process's writes from now on.
+    lease_expiry_ = absl::InfinitePast();
   }
   if (!release) return;
   model::v1::ReleaseRequest request;
@@ -90,6 +93,7 @@ absl::Status LockRunner::AttemptOnce() {
     } else if (held_) {
       lost = true;
       held_ = false;
+      lease_expiry_ = absl::InfinitePast();
       if (options_.mode == Mode::kLock) {
         lost_ = true;
         lost_status_ = status;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "diego/base/status_macros.h"
 #include "diego/locket/errors.h"
 
@@ -43,6 +44,19 @@ absl::Status ValidateLockRequest(const model::v1::LockRequest& request) {
   DIEGO_RETURN_IF_ERROR(ValidateType(request.resource().type(), request.resource().type_code()));
   if (request.ttl_in_seconds() <= 0) return ErrInvalidTtl();
   if (request.resource().owner().empty()) return ErrInvalidOwner();
+  // The column sizes of Diego's locks table (path VARCHAR(255), owner
+  // VARCHAR(255), value VARCHAR(4096)); Diego's database refuses longer ones.
+  if (request.resource().key().size() > kMaxKeyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("key longer than ", kMaxKeyBytes, " bytes"));
+  }
+  if (request.resource().owner().size() > kMaxOwnerBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("owner longer than ", kMaxOwnerBytes, " bytes"));
+  }
+  if (request.resource().value().size() > kMaxValueBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("value longer than ", kMaxValueBytes, " bytes"));
+  }
   return absl::OkStatus();
 }
 

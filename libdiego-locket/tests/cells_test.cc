@@ -13,6 +13,7 @@
 #include "diego/model/errors.h"
 #include "diego/model/go_json.h"
 #include "diego/testing/fake_locket_client.h"
+#include "diego/testing/locket_requests.h"
 #include "diego/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -25,6 +26,7 @@ namespace {
 
 using ::diego::fakes::FakeLocketClient;
 using ::diego::fakes::IsOk;
+using ::diego::fakes::MakeResource;
 using ::diego::fakes::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -49,12 +51,7 @@ model::v1::CellPresence Cell(absl::string_view id) {
 }
 
 model::v1::Resource Presence(absl::string_view key, absl::string_view value) {
-  model::v1::Resource r;
-  r.set_key(std::string(key));
-  r.set_owner(absl::StrCat("rep-", key));
-  r.set_value(std::string(value));
-  r.set_type_code(model::v1::PRESENCE);
-  return r;
+  return MakeResource(key, absl::StrCat("rep-", key), model::v1::PRESENCE, value);
 }
 
 std::vector<std::string> Ids(const std::vector<model::v1::CellPresence>& cells) {

@@ -33,6 +33,7 @@
 #include "diego/locket/service.h"
 #include "diego/model/v1/locket.pb.h"
 #include "diego/testing/fake_clock.h"
+#include "diego/testing/locket_requests.h"
 #include "diego/testing/status_matchers.h"
 #include "diego/testing/test_logger.h"
 #include "diego/testing/test_pki.h"
@@ -48,6 +49,11 @@ namespace {
 
 namespace v1 = ::diego::model::v1;
 using ::diego::fakes::FakeClock;
+using ::diego::fakes::MakeFetchAllRequest;
+using ::diego::fakes::MakeFetchRequest;
+using ::diego::fakes::MakeLockRequest;
+using ::diego::fakes::MakeReleaseRequest;
+using ::diego::fakes::MakeResource;
 using ::diego::fakes::StatusIs;
 using ::diego::fakes::TestLogger;
 using ::diego::fakes::TestPki;
@@ -59,41 +65,6 @@ constexpr absl::Duration kTimeout = absl::Seconds(30);
 // gRPC sends a deadline as a `grpc-timeout` of a few significant digits,
 // rounded up, so the server may see up to ~1% more than the client asked for.
 absl::Duration AsSentOnTheWire(absl::Duration timeout) { return timeout * 1.01; }
-
-v1::Resource MakeResource(const std::string& key, const std::string& owner,
-                          v1::TypeCode type_code = v1::LOCK, const std::string& value = "") {
-  v1::Resource resource;
-  resource.set_key(key);
-  resource.set_owner(owner);
-  resource.set_value(value);
-  resource.set_type_code(type_code);
-  return resource;
-}
-
-v1::LockRequest MakeLockRequest(v1::Resource resource, int64_t ttl_seconds) {
-  v1::LockRequest request;
-  *request.mutable_resource() = std::move(resource);
-  request.set_ttl_in_seconds(ttl_seconds);
-  return request;
-}
-
-v1::FetchRequest MakeFetchRequest(const std::string& key) {
-  v1::FetchRequest request;
-  request.set_key(key);
-  return request;
-}
-
-v1::ReleaseRequest MakeReleaseRequest(v1::Resource resource) {
-  v1::ReleaseRequest request;
-  *request.mutable_resource() = std::move(resource);
-  return request;
-}
-
-v1::FetchAllRequest MakeFetchAllRequest(v1::TypeCode type_code) {
-  v1::FetchAllRequest request;
-  request.set_type_code(type_code);
-  return request;
-}
 
 // A LocketClient whose answers the test chooses. Every call records its
 // request (text form) and the timeout the server passed down, then answers
@@ -391,11 +362,7 @@ class LocketGrpcTlsTest : public LocketGrpcTest {
     dir_ = ::testing::TempDir() + "/locket_grpc_tls_" + std::to_string(::getpid());
     std::filesystem::create_directories(dir_);
     pki_ = std::make_unique<TestPki>(dir_);
-    ASSERT_TRUE(pki_->Make("ca", "", true, false));
-    ASSERT_TRUE(pki_->Make("server", "ca", false, true));
-    ASSERT_TRUE(pki_->Make("client", "ca", false, false));
-    ASSERT_TRUE(pki_->Make("rogue-ca", "", true, false));
-    ASSERT_TRUE(pki_->Make("rogue", "rogue-ca", false, false));
+    ASSERT_TRUE(pki_->MakeMutualTlsSet());
     ASSERT_TRUE(pki_->Make("rogue-server", "rogue-ca", false, true));
   }
 

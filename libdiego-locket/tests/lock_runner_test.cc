@@ -16,6 +16,7 @@
 #include "diego/locket/errors.h"
 #include "diego/testing/fake_clock.h"
 #include "diego/testing/fake_locket_client.h"
+#include "diego/testing/locket_requests.h"
 #include "diego/testing/status_matchers.h"
 #include "diego/testing/test_logger.h"
 #include "gmock/gmock.h"
@@ -30,22 +31,15 @@ namespace {
 using ::diego::fakes::FakeClock;
 using ::diego::fakes::FakeLocketClient;
 using ::diego::fakes::IsOk;
+using ::diego::fakes::MakeResource;
 using ::diego::fakes::StatusIs;
 using Method = FakeLocketClient::Method;
-
-model::v1::Resource Res(absl::string_view key, absl::string_view owner) {
-  model::v1::Resource r;
-  r.set_key(std::string(key));
-  r.set_owner(std::string(owner));
-  r.set_type_code(model::v1::LOCK);
-  return r;
-}
 
 class LockRunnerTest : public ::testing::Test {
  protected:
   LockRunner::Options Opts(LockRunner::Mode mode) {
     LockRunner::Options options;
-    options.resource = Res("bbs", "bbs-1");
+    options.resource = MakeResource("bbs", "bbs-1");
     options.resource.set_value("https://bbs.service.cf.internal:8889");
     options.resource.clear_type_code();
     options.mode = mode;
@@ -108,7 +102,7 @@ TEST_F(LockRunnerTest, LockModeAcquiresOnceAndRefreshes) {
 }
 
 TEST_F(LockRunnerTest, LockModeRetriesWhileAnotherOwnerHoldsIt) {
-  locket_.Put(Res("bbs", "bbs-2"));
+  locket_.Put(MakeResource("bbs", "bbs-2"));
   std::unique_ptr<LockRunner> runner = NewRunner(LockRunner::Mode::kLock);
   EXPECT_TRUE(IsLockCollision(runner->AttemptOnce()));
   EXPECT_THAT(runner->AttemptOnce(), StatusIs(absl::StatusCode::kAlreadyExists));
@@ -136,7 +130,9 @@ TEST_F(LockRunnerTest, LockModeReportsALostLockOnceAndStopsTrying) {
   EXPECT_FALSE(runner->held());
   ASSERT_EQ(Lost().size(), 1u);
   EXPECT_THAT(Lost()[0], StatusIs(absl::StatusCode::kDeadlineExceeded, "timeout"));
-  EXPECT_EQ(runner->LeaseExpiry(), lease);  // The last successful call's.
+  EXPECT_GT(lease, clock_.Now());
+  // A lost lock ends the lease at once (fencing must not trust it any more).
+  EXPECT_EQ(runner->LeaseExpiry(), absl::InfinitePast());
 
   locket_.SetError(Method::kLock, absl::OkStatus());
   EXPECT_THAT(runner->AttemptOnce(), StatusIs(absl::StatusCode::kDeadlineExceeded));
@@ -172,8 +168,10 @@ TEST_F(LockRunnerTest, PresenceModeKeepsRetryingAndReacquires) {
 TEST_F(LockRunnerTest, StopReleasesAHeldLockOnce) {
   std::unique_ptr<LockRunner> runner = NewRunner(LockRunner::Mode::kLock);
   ASSERT_OK(runner->AttemptOnce());
+  EXPECT_GT(runner->LeaseExpiry(), clock_.Now());
   runner->Stop();
   EXPECT_FALSE(runner->held());
+  EXPECT_EQ(runner->LeaseExpiry(), absl::InfinitePast());  // Before the release.
   EXPECT_FALSE(locket_.Get("bbs").has_value());
   runner->Stop();
   runner.reset();
@@ -185,7 +183,7 @@ TEST_F(LockRunnerTest, StopReleasesAHeldLockOnce) {
 }
 
 TEST_F(LockRunnerTest, StopDoesNotReleaseALockItDoesNotHold) {
-  locket_.Put(Res("bbs", "bbs-2"));
+  locket_.Put(MakeResource("bbs", "bbs-2"));
   std::unique_ptr<LockRunner> runner = NewRunner(LockRunner::Mode::kLock);
   EXPECT_FALSE(runner->AttemptOnce().ok());
   runner->Stop();
@@ -206,7 +204,7 @@ TEST_F(LockRunnerTest, TheLeaseStartsWhenTheCallStarts) {
 }
 
 TEST_F(LockRunnerTest, TheLoopAttemptsAtOnceThenEveryRetryInterval) {
-  locket_.Put(Res("bbs", "bbs-2"));  // Standby at first.
+  locket_.Put(MakeResource("bbs", "bbs-2"));  // Standby at first.
   std::unique_ptr<LockRunner> runner = NewRunner(LockRunner::Mode::kLock);
   runner->Start();
   clock_.BlockUntilSleepers(1);
@@ -229,7 +227,7 @@ TEST_F(LockRunnerTest, TheLoopAttemptsAtOnceThenEveryRetryInterval) {
   EXPECT_EQ(acquired_.load(), 1);
 
   // Another process takes the lock (ours expired unnoticed): lost, once.
-  locket_.Put(Res("bbs", "bbs-3"));
+  locket_.Put(MakeResource("bbs", "bbs-3"));
   clock_.Advance(absl::Seconds(5));
   lost_notified_.WaitForNotification();
   runner->Stop();  // Joins the loop, which ended by itself.

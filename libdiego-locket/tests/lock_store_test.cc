@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "diego/locket/errors.h"
+#include "diego/testing/locket_requests.h"
 #include "diego/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -33,20 +34,10 @@ using ::diego::bbs::testing::OpenTestDatabase;
 using ::diego::bbs::testing::TestDatabase;
 using ::diego::bbs::testing::TestEngineName;
 using ::diego::fakes::IsOk;
+using ::diego::fakes::MakeResource;
 using ::diego::fakes::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-model::v1::Resource Res(absl::string_view key, absl::string_view owner,
-                        model::v1::TypeCode type_code = model::v1::LOCK,
-                        absl::string_view value = "") {
-  model::v1::Resource r;
-  r.set_key(std::string(key));
-  r.set_owner(std::string(owner));
-  r.set_value(std::string(value));
-  r.set_type_code(type_code);
-  return r;
-}
 
 std::vector<std::string> Keys(const std::vector<model::v1::Resource>& resources) {
   std::vector<std::string> keys;
@@ -91,7 +82,8 @@ class LockStoreTest : public ::testing::TestWithParam<SqlEngine> {
 };
 
 TEST_P(LockStoreTest, LockInsertsARowWithANewIdAndIndexOne) {
-  ASSERT_OK_AND_ASSIGN(LockRow row, store_->Lock(Res("bbs", "bbs-1", model::v1::LOCK, "v"), 15));
+  ASSERT_OK_AND_ASSIGN(LockRow row,
+                       store_->Lock(MakeResource("bbs", "bbs-1", model::v1::LOCK, "v"), 15));
   EXPECT_EQ(row.modified_id, "guid-1");
   EXPECT_EQ(row.modified_index, 1);
   EXPECT_EQ(row.ttl_seconds, 15);
@@ -111,11 +103,12 @@ TEST_P(LockStoreTest, LockInsertsARowWithANewIdAndIndexOne) {
 }
 
 TEST_P(LockStoreTest, SameOwnerReLockRefreshesAndKeepsTheId) {
-  ASSERT_OK(store_->Lock(Res("bbs", "bbs-1", model::v1::LOCK, "old"), 15).status());
-  ASSERT_OK_AND_ASSIGN(LockRow row, store_->Lock(Res("bbs", "bbs-1", model::v1::LOCK, "new"), 30));
+  ASSERT_OK(store_->Lock(MakeResource("bbs", "bbs-1", model::v1::LOCK, "old"), 15).status());
+  ASSERT_OK_AND_ASSIGN(LockRow row,
+                       store_->Lock(MakeResource("bbs", "bbs-1", model::v1::LOCK, "new"), 30));
   EXPECT_EQ(row.modified_id, "guid-1");
   EXPECT_EQ(row.modified_index, 2);
-  ASSERT_OK_AND_ASSIGN(row, store_->Lock(Res("bbs", "bbs-1", model::v1::LOCK, "new"), 30));
+  ASSERT_OK_AND_ASSIGN(row, store_->Lock(MakeResource("bbs", "bbs-1", model::v1::LOCK, "new"), 30));
   EXPECT_EQ(row.modified_index, 3);
 
   LockRow stored = OnlyRow();
@@ -127,8 +120,9 @@ TEST_P(LockStoreTest, SameOwnerReLockRefreshesAndKeepsTheId) {
 }
 
 TEST_P(LockStoreTest, DifferentOwnerCollidesAndChangesNothing) {
-  ASSERT_OK(store_->Lock(Res("bbs", "bbs-1", model::v1::LOCK, "mine"), 15).status());
-  absl::StatusOr<LockRow> other = store_->Lock(Res("bbs", "bbs-2", model::v1::LOCK, "theirs"), 15);
+  ASSERT_OK(store_->Lock(MakeResource("bbs", "bbs-1", model::v1::LOCK, "mine"), 15).status());
+  absl::StatusOr<LockRow> other =
+      store_->Lock(MakeResource("bbs", "bbs-2", model::v1::LOCK, "theirs"), 15);
   EXPECT_THAT(other, StatusIs(absl::StatusCode::kAlreadyExists, "lock-collision"));
   EXPECT_TRUE(IsLockCollision(other.status()));
 
@@ -140,7 +134,7 @@ TEST_P(LockStoreTest, DifferentOwnerCollidesAndChangesNothing) {
 
 TEST_P(LockStoreTest, ARowWithAnEmptyOwnerCanBeTakenAndKeepsItsId) {
   InsertRaw("bbs", "", model::v1::LOCK, "old-id", 4);
-  ASSERT_OK_AND_ASSIGN(LockRow row, store_->Lock(Res("bbs", "bbs-2"), 15));
+  ASSERT_OK_AND_ASSIGN(LockRow row, store_->Lock(MakeResource("bbs", "bbs-2"), 15));
   EXPECT_EQ(row.modified_id, "old-id");
   EXPECT_EQ(row.modified_index, 5);
   ASSERT_OK_AND_ASSIGN(model::v1::Resource fetched, store_->Fetch("bbs"));
@@ -148,20 +142,20 @@ TEST_P(LockStoreTest, ARowWithAnEmptyOwnerCanBeTakenAndKeepsItsId) {
 }
 
 TEST_P(LockStoreTest, ReleaseDeletesOnlyTheOwnersRow) {
-  EXPECT_OK(store_->Release(Res("missing", "anyone")));
+  EXPECT_OK(store_->Release(MakeResource("missing", "anyone")));
 
-  ASSERT_OK(store_->Lock(Res("bbs", "bbs-1"), 15).status());
-  EXPECT_THAT(store_->Release(Res("bbs", "bbs-2")),
+  ASSERT_OK(store_->Lock(MakeResource("bbs", "bbs-1"), 15).status());
+  EXPECT_THAT(store_->Release(MakeResource("bbs", "bbs-2")),
               StatusIs(absl::StatusCode::kAlreadyExists, "lock-collision"));
   EXPECT_OK(store_->Fetch("bbs").status());
 
-  EXPECT_OK(store_->Release(Res("bbs", "bbs-1")));
+  EXPECT_OK(store_->Release(MakeResource("bbs", "bbs-1")));
   EXPECT_THAT(store_->Fetch("bbs"), StatusIs(absl::StatusCode::kNotFound, "resource-not-found"));
   ASSERT_OK_AND_ASSIGN(std::vector<LockRow> rows, store_->AllRows());
   EXPECT_THAT(rows, IsEmpty());
 
   // A new Lock after a release is a new row (new id, index 1).
-  ASSERT_OK_AND_ASSIGN(LockRow row, store_->Lock(Res("bbs", "bbs-2"), 15));
+  ASSERT_OK_AND_ASSIGN(LockRow row, store_->Lock(MakeResource("bbs", "bbs-2"), 15));
   EXPECT_EQ(row.modified_id, "guid-2");
   EXPECT_EQ(row.modified_index, 1);
 }
@@ -174,10 +168,10 @@ TEST_P(LockStoreTest, FetchOfAMissingOrOwnerlessKeyIsNotFound) {
 }
 
 TEST_P(LockStoreTest, FetchAllFiltersByTypeSkipsEmptyOwnersAndSortsByKey) {
-  ASSERT_OK(store_->Lock(Res("cell-b", "rep-b", model::v1::PRESENCE, "{}"), 15).status());
-  ASSERT_OK(store_->Lock(Res("cell-a", "rep-a", model::v1::PRESENCE, "{}"), 15).status());
-  ASSERT_OK(store_->Lock(Res("bbs", "bbs-1", model::v1::LOCK), 15).status());
-  ASSERT_OK(store_->Lock(Res("auctioneer", "auc-1", model::v1::LOCK), 15).status());
+  ASSERT_OK(store_->Lock(MakeResource("cell-b", "rep-b", model::v1::PRESENCE, "{}"), 15).status());
+  ASSERT_OK(store_->Lock(MakeResource("cell-a", "rep-a", model::v1::PRESENCE, "{}"), 15).status());
+  ASSERT_OK(store_->Lock(MakeResource("bbs", "bbs-1", model::v1::LOCK), 15).status());
+  ASSERT_OK(store_->Lock(MakeResource("auctioneer", "auc-1", model::v1::LOCK), 15).status());
   InsertRaw("cell-c", "", model::v1::PRESENCE, "id", 1);
 
   ASSERT_OK_AND_ASSIGN(std::vector<model::v1::Resource> presences,
@@ -197,7 +191,7 @@ TEST_P(LockStoreTest, FetchAllFiltersByTypeSkipsEmptyOwnersAndSortsByKey) {
 }
 
 TEST_P(LockStoreTest, LockStoresTheNormalisedType) {
-  model::v1::Resource legacy = Res("cell-1", "rep-1", model::v1::UNKNOWN);
+  model::v1::Resource legacy = MakeResource("cell-1", "rep-1", model::v1::UNKNOWN);
   legacy.set_type("presence");
   ASSERT_OK_AND_ASSIGN(LockRow row, store_->Lock(legacy, 15));
   EXPECT_EQ(row.resource.type_code(), model::v1::PRESENCE);
@@ -210,8 +204,8 @@ TEST_P(LockStoreTest, LockStoresTheNormalisedType) {
 }
 
 TEST_P(LockStoreTest, DeleteIfUnchangedComparesOwnerIdAndIndex) {
-  ASSERT_OK(store_->Lock(Res("bbs", "bbs-1"), 15).status());
-  ASSERT_OK(store_->Lock(Res("bbs", "bbs-1"), 15).status());  // index 2
+  ASSERT_OK(store_->Lock(MakeResource("bbs", "bbs-1"), 15).status());
+  ASSERT_OK(store_->Lock(MakeResource("bbs", "bbs-1"), 15).status());  // index 2
 
   auto deleted = [&](absl::string_view key, absl::string_view owner, absl::string_view id,
                      int64_t index) {
@@ -233,10 +227,10 @@ TEST_P(LockStoreTest, TwoStoresOnOneDatabaseCannotBothHoldALock) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<bbs::SqlDatabase> db2, bbs::SqlDatabase::Open(t_.url));
   LockStore store2(db2.get());
 
-  ASSERT_OK(store_->Lock(Res("bbs", "bbs-1"), 15).status());
-  EXPECT_THAT(store2.Lock(Res("bbs", "bbs-2"), 15),
+  ASSERT_OK(store_->Lock(MakeResource("bbs", "bbs-1"), 15).status());
+  EXPECT_THAT(store2.Lock(MakeResource("bbs", "bbs-2"), 15),
               StatusIs(absl::StatusCode::kAlreadyExists, "lock-collision"));
-  EXPECT_THAT(store2.Release(Res("bbs", "bbs-2")),
+  EXPECT_THAT(store2.Release(MakeResource("bbs", "bbs-2")),
               StatusIs(absl::StatusCode::kAlreadyExists, "lock-collision"));
   ASSERT_OK_AND_ASSIGN(model::v1::Resource fetched, store2.Fetch("bbs"));
   EXPECT_EQ(fetched.owner(), "bbs-1");
@@ -249,7 +243,7 @@ TEST_P(LockStoreTest, TwoStoresOnOneDatabaseCannotBothHoldALock) {
   auto race = [&](LockStore* store, absl::string_view owner, std::atomic<int>* wins) {
     go.WaitForNotification();
     for (int i = 0; i < kKeys; ++i) {
-      absl::StatusOr<LockRow> row = store->Lock(Res(absl::StrCat("race-", i), owner), 15);
+      absl::StatusOr<LockRow> row = store->Lock(MakeResource(absl::StrCat("race-", i), owner), 15);
       if (row.ok()) {
         ++*wins;
       } else {
@@ -276,15 +270,15 @@ INSTANTIATE_TEST_SUITE_P(Engines, LockStoreTest, ::testing::ValuesIn(kTestEngine
                          TestEngineName);
 
 TEST(NormalizeResourceTypeTest, TypeCodeWinsAndUnknownIsDerivedFromType) {
-  model::v1::Resource r = Res("k", "o", model::v1::LOCK);
+  model::v1::Resource r = MakeResource("k", "o", model::v1::LOCK);
   EXPECT_EQ(NormalizeResourceType(r).type(), "lock");
   r.set_type("presence");  // A mismatch: type_code decides.
   EXPECT_EQ(NormalizeResourceType(r).type(), "lock");
 
-  r = Res("k", "o", model::v1::PRESENCE);
+  r = MakeResource("k", "o", model::v1::PRESENCE);
   EXPECT_EQ(NormalizeResourceType(r).type(), "presence");
 
-  r = Res("k", "o", model::v1::UNKNOWN);
+  r = MakeResource("k", "o", model::v1::UNKNOWN);
   r.set_type("lock");
   EXPECT_EQ(NormalizeResourceType(r).type_code(), model::v1::LOCK);
   r.set_type("presence");

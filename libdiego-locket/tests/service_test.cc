@@ -12,6 +12,7 @@
 
 #include "diego/locket/errors.h"
 #include "diego/testing/fake_clock.h"
+#include "diego/testing/locket_requests.h"
 #include "diego/testing/status_matchers.h"
 #include "diego/testing/test_logger.h"
 #include "gmock/gmock.h"
@@ -26,6 +27,10 @@ namespace {
 
 using ::diego::fakes::FakeClock;
 using ::diego::fakes::IsOk;
+using ::diego::fakes::MakeFetchAllRequest;
+using ::diego::fakes::MakeFetchRequest;
+using ::diego::fakes::MakeLockRequest;
+using ::diego::fakes::MakeReleaseRequest;
 using ::diego::fakes::StatusIs;
 using ::testing::IsEmpty;
 
@@ -42,36 +47,6 @@ bool Eventually(const std::function<bool()>& condition) {
   return condition();
 }
 
-model::v1::LockRequest LockReq(absl::string_view key, absl::string_view owner, int64_t ttl,
-                               model::v1::TypeCode type_code = model::v1::LOCK) {
-  model::v1::LockRequest request;
-  request.mutable_resource()->set_key(std::string(key));
-  request.mutable_resource()->set_owner(std::string(owner));
-  request.mutable_resource()->set_type_code(type_code);
-  request.set_ttl_in_seconds(ttl);
-  return request;
-}
-
-model::v1::ReleaseRequest ReleaseReq(absl::string_view key, absl::string_view owner) {
-  model::v1::ReleaseRequest request;
-  request.mutable_resource()->set_key(std::string(key));
-  request.mutable_resource()->set_owner(std::string(owner));
-  return request;
-}
-
-model::v1::FetchRequest FetchReq(absl::string_view key) {
-  model::v1::FetchRequest request;
-  request.set_key(std::string(key));
-  return request;
-}
-
-model::v1::FetchAllRequest FetchAllReq(model::v1::TypeCode type_code, absl::string_view type = "") {
-  model::v1::FetchAllRequest request;
-  request.set_type_code(type_code);
-  request.set_type(std::string(type));
-  return request;
-}
-
 class LocketServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -82,7 +57,9 @@ class LocketServiceTest : public ::testing::Test {
     other_ = std::make_unique<LocketService>(store_.get(), &clock_, *logs_.logger());
   }
 
-  bool Present(absl::string_view key) { return service_->Fetch(FetchReq(key), kNoTimeout).ok(); }
+  bool Present(absl::string_view key) {
+    return service_->Fetch(MakeFetchRequest(key), kNoTimeout).ok();
+  }
 
   int Expire(LocketService& service) {
     absl::StatusOr<int> expired = service.ExpireDue();
@@ -103,88 +80,112 @@ class LocketServiceTest : public ::testing::Test {
 
 TEST_F(LocketServiceTest, LockValidatesInDiegosOrder) {
   // Type first, then ttl, then owner (handlers.go).
-  model::v1::LockRequest all_bad = LockReq("k", "", 0, model::v1::UNKNOWN);
+  model::v1::LockRequest all_bad = MakeLockRequest("k", "", 0, model::v1::UNKNOWN);
   EXPECT_THAT(service_->Lock(all_bad, kNoTimeout),
               StatusIs(absl::StatusCode::kNotFound, "invalid-type"));
-  EXPECT_THAT(service_->Lock(LockReq("k", "", 0), kNoTimeout),
+  EXPECT_THAT(service_->Lock(MakeLockRequest("k", "", 0), kNoTimeout),
               StatusIs(absl::StatusCode::kInvalidArgument, "invalid-ttl"));
-  EXPECT_THAT(service_->Lock(LockReq("k", "", -5), kNoTimeout),
+  EXPECT_THAT(service_->Lock(MakeLockRequest("k", "", -5), kNoTimeout),
               StatusIs(absl::StatusCode::kInvalidArgument, "invalid-ttl"));
-  EXPECT_THAT(service_->Lock(LockReq("k", "", 15), kNoTimeout),
+  EXPECT_THAT(service_->Lock(MakeLockRequest("k", "", 15), kNoTimeout),
               StatusIs(absl::StatusCode::kInvalidArgument, "invalid-owner"));
   EXPECT_FALSE(Present("k"));
 }
 
+TEST_F(LocketServiceTest, KeyOwnerAndValueAreLimitedToDiegosColumnSizes) {
+  model::v1::LockRequest at_limit = MakeLockRequest(std::string(kMaxKeyBytes, 'k'), "o", 15);
+  at_limit.mutable_resource()->set_owner(std::string(kMaxOwnerBytes, 'o'));
+  at_limit.mutable_resource()->set_value(std::string(kMaxValueBytes, 'v'));
+  EXPECT_OK(service_->Lock(at_limit, kNoTimeout).status());
+
+  model::v1::LockRequest long_key = MakeLockRequest(std::string(kMaxKeyBytes + 1, 'k'), "o", 15);
+  EXPECT_THAT(service_->Lock(long_key, kNoTimeout),
+              StatusIs(absl::StatusCode::kInvalidArgument, "key longer than 255 bytes"));
+  model::v1::LockRequest long_owner =
+      MakeLockRequest("k2", std::string(kMaxOwnerBytes + 1, 'o'), 15);
+  EXPECT_THAT(service_->Lock(long_owner, kNoTimeout),
+              StatusIs(absl::StatusCode::kInvalidArgument, "owner longer than 255 bytes"));
+  model::v1::LockRequest long_value = MakeLockRequest("k3", "o", 15);
+  long_value.mutable_resource()->set_value(std::string(kMaxValueBytes + 1, 'v'));
+  EXPECT_THAT(service_->Lock(long_value, kNoTimeout),
+              StatusIs(absl::StatusCode::kInvalidArgument, "value longer than 4096 bytes"));
+  EXPECT_FALSE(Present("k2"));
+  EXPECT_FALSE(Present("k3"));
+}
+
 TEST_F(LocketServiceTest, TypePairRules) {
-  model::v1::LockRequest request = LockReq("k", "o", 15, model::v1::UNKNOWN);
+  model::v1::LockRequest request = MakeLockRequest("k", "o", 15, model::v1::UNKNOWN);
   request.mutable_resource()->set_type("lock");  // legacy client: type only
   EXPECT_OK(service_->Lock(request, kNoTimeout).status());
-  ASSERT_OK_AND_ASSIGN(model::v1::FetchResponse fetched, service_->Fetch(FetchReq("k"), kNoTimeout));
+  ASSERT_OK_AND_ASSIGN(model::v1::FetchResponse fetched,
+                       service_->Fetch(MakeFetchRequest("k"), kNoTimeout));
   EXPECT_EQ(fetched.resource().type_code(), model::v1::LOCK);
 
-  request = LockReq("p", "o", 15, model::v1::LOCK);
+  request = MakeLockRequest("p", "o", 15, model::v1::LOCK);
   request.mutable_resource()->set_type("presence");  // mismatch
   EXPECT_THAT(service_->Lock(request, kNoTimeout),
               StatusIs(absl::StatusCode::kNotFound, "invalid-type"));
-  request = LockReq("p", "o", 15, model::v1::PRESENCE);
+  request = MakeLockRequest("p", "o", 15, model::v1::PRESENCE);
   request.mutable_resource()->set_type("lock");
   EXPECT_THAT(service_->Lock(request, kNoTimeout),
               StatusIs(absl::StatusCode::kNotFound, "invalid-type"));
-  request = LockReq("p", "o", 15, static_cast<model::v1::TypeCode>(7));  // no such value
+  request = MakeLockRequest("p", "o", 15, static_cast<model::v1::TypeCode>(7));  // no such value
   EXPECT_THAT(service_->Lock(request, kNoTimeout),
               StatusIs(absl::StatusCode::kNotFound, "invalid-type"));
-  request = LockReq("p", "o", 15, model::v1::UNKNOWN);
+  request = MakeLockRequest("p", "o", 15, model::v1::UNKNOWN);
   request.mutable_resource()->set_type("mutex");
   EXPECT_THAT(service_->Lock(request, kNoTimeout),
               StatusIs(absl::StatusCode::kNotFound, "invalid-type"));
   EXPECT_FALSE(Present("p"));
 
-  EXPECT_THAT(service_->FetchAll(FetchAllReq(model::v1::UNKNOWN), kNoTimeout),
+  EXPECT_THAT(service_->FetchAll(MakeFetchAllRequest(model::v1::UNKNOWN), kNoTimeout),
               StatusIs(absl::StatusCode::kNotFound, "invalid-type"));
-  EXPECT_THAT(service_->FetchAll(FetchAllReq(model::v1::LOCK, "presence"), kNoTimeout),
+  EXPECT_THAT(service_->FetchAll(MakeFetchAllRequest(model::v1::LOCK, "presence"), kNoTimeout),
               StatusIs(absl::StatusCode::kNotFound, "invalid-type"));
-  ASSERT_OK_AND_ASSIGN(model::v1::FetchAllResponse locks,
-                       service_->FetchAll(FetchAllReq(model::v1::UNKNOWN, "lock"), kNoTimeout));
+  ASSERT_OK_AND_ASSIGN(
+      model::v1::FetchAllResponse locks,
+      service_->FetchAll(MakeFetchAllRequest(model::v1::UNKNOWN, "lock"), kNoTimeout));
   ASSERT_EQ(locks.resources_size(), 1);
   EXPECT_EQ(locks.resources(0).key(), "k");
 }
 
 TEST_F(LocketServiceTest, LockFetchFetchAllRelease) {
-  model::v1::LockRequest presence = LockReq("cell-1", "rep-1", 15, model::v1::PRESENCE);
+  model::v1::LockRequest presence = MakeLockRequest("cell-1", "rep-1", 15, model::v1::PRESENCE);
   presence.mutable_resource()->set_value("{\"cell_id\":\"cell-1\"}");
   ASSERT_OK(service_->Lock(presence, kNoTimeout).status());
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-1", 15), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("bbs", "bbs-1", 15), kNoTimeout).status());
   // Re-lock by the same owner refreshes.
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-1", 15), kNoTimeout).status());
-  EXPECT_THAT(service_->Lock(LockReq("bbs", "bbs-2", 15), kNoTimeout),
+  ASSERT_OK(service_->Lock(MakeLockRequest("bbs", "bbs-1", 15), kNoTimeout).status());
+  EXPECT_THAT(service_->Lock(MakeLockRequest("bbs", "bbs-2", 15), kNoTimeout),
               StatusIs(absl::StatusCode::kAlreadyExists, "lock-collision"));
 
   ASSERT_OK_AND_ASSIGN(model::v1::FetchResponse fetched,
-                       service_->Fetch(FetchReq("cell-1"), kNoTimeout));
+                       service_->Fetch(MakeFetchRequest("cell-1"), kNoTimeout));
   EXPECT_EQ(fetched.resource().owner(), "rep-1");
   EXPECT_EQ(fetched.resource().value(), "{\"cell_id\":\"cell-1\"}");
   EXPECT_EQ(fetched.resource().type(), "presence");
-  EXPECT_THAT(service_->Fetch(FetchReq("nope"), kNoTimeout),
+  EXPECT_THAT(service_->Fetch(MakeFetchRequest("nope"), kNoTimeout),
               StatusIs(absl::StatusCode::kNotFound, "resource-not-found"));
 
-  ASSERT_OK_AND_ASSIGN(model::v1::FetchAllResponse presences,
-                       service_->FetchAll(FetchAllReq(model::v1::PRESENCE, "presence"), kNoTimeout));
+  ASSERT_OK_AND_ASSIGN(
+      model::v1::FetchAllResponse presences,
+      service_->FetchAll(MakeFetchAllRequest(model::v1::PRESENCE, "presence"), kNoTimeout));
   ASSERT_EQ(presences.resources_size(), 1);
   EXPECT_EQ(presences.resources(0).key(), "cell-1");
 
-  EXPECT_OK(service_->Release(ReleaseReq("nope", "x"), kNoTimeout).status());
-  EXPECT_THAT(service_->Release(ReleaseReq("bbs", "bbs-2"), kNoTimeout),
+  EXPECT_OK(service_->Release(MakeReleaseRequest("nope", "x"), kNoTimeout).status());
+  EXPECT_THAT(service_->Release(MakeReleaseRequest("bbs", "bbs-2"), kNoTimeout),
               StatusIs(absl::StatusCode::kAlreadyExists, "lock-collision"));
-  EXPECT_OK(service_->Release(ReleaseReq("bbs", "bbs-1"), kNoTimeout).status());
+  EXPECT_OK(service_->Release(MakeReleaseRequest("bbs", "bbs-1"), kNoTimeout).status());
   EXPECT_FALSE(Present("bbs"));
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-2", 15), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("bbs", "bbs-2", 15), kNoTimeout).status());
 }
 
 // ---------------------------------------------------------------------------
 // Expiry.
 
 TEST_F(LocketServiceTest, ALockNotRefreshedForItsTtlIsDeleted) {
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-1", 10), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("bbs", "bbs-1", 10), kNoTimeout).status());
   clock_.Advance(absl::Seconds(9));
   EXPECT_EQ(Expire(*service_), 0);
   EXPECT_TRUE(Present("bbs"));
@@ -201,9 +202,10 @@ TEST_F(LocketServiceTest, ALockNotRefreshedForItsTtlIsDeleted) {
 }
 
 TEST_F(LocketServiceTest, ARefreshBeforeTheTtlPostponesExpiry) {
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-1", 10), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("bbs", "bbs-1", 10), kNoTimeout).status());
   clock_.Advance(absl::Seconds(6));
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-1", 10), kNoTimeout).status());  // due at +16
+  ASSERT_OK(
+      service_->Lock(MakeLockRequest("bbs", "bbs-1", 10), kNoTimeout).status());  // due at +16
   clock_.Advance(absl::Seconds(4));
   EXPECT_EQ(Expire(*service_), 0);
   EXPECT_TRUE(Present("bbs"));
@@ -215,9 +217,11 @@ TEST_F(LocketServiceTest, ARefreshBeforeTheTtlPostponesExpiry) {
 }
 
 TEST_F(LocketServiceTest, PresencesCountSeparately) {
-  ASSERT_OK(service_->Lock(LockReq("cell-1", "rep-1", 5, model::v1::PRESENCE), kNoTimeout).status());
-  ASSERT_OK(service_->Lock(LockReq("cell-2", "rep-2", 5, model::v1::PRESENCE), kNoTimeout).status());
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-1", 50), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("cell-1", "rep-1", 5, model::v1::PRESENCE), kNoTimeout)
+                .status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("cell-2", "rep-2", 5, model::v1::PRESENCE), kNoTimeout)
+                .status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("bbs", "bbs-1", 50), kNoTimeout).status());
   ASSERT_OK(service_->Sweep());
   EXPECT_EQ(service_->metrics().active_locks, 1);
   EXPECT_EQ(service_->metrics().active_presences, 2);
@@ -234,10 +238,10 @@ TEST_F(LocketServiceTest, PresencesCountSeparately) {
 }
 
 TEST_F(LocketServiceTest, CompareAndDeleteSparesARowRefreshedElsewhere) {
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-1", 10), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("bbs", "bbs-1", 10), kNoTimeout).status());
   clock_.Advance(absl::Seconds(5));
   // The holder's refresh reaches the other Locket process.
-  ASSERT_OK(other_->Lock(LockReq("bbs", "bbs-1", 10), kNoTimeout).status());
+  ASSERT_OK(other_->Lock(MakeLockRequest("bbs", "bbs-1", 10), kNoTimeout).status());
   clock_.Advance(absl::Seconds(5));
   EXPECT_EQ(Expire(*service_), 0);  // index changed
   EXPECT_TRUE(Present("bbs"));
@@ -250,14 +254,14 @@ TEST_F(LocketServiceTest, CompareAndDeleteSparesARowRefreshedElsewhere) {
 }
 
 TEST_F(LocketServiceTest, CompareAndDeleteSparesARowRecreatedOrTakenOver) {
-  ASSERT_OK(service_->Lock(LockReq("a", "owner-1", 10), kNoTimeout).status());
-  ASSERT_OK(service_->Lock(LockReq("b", "owner-1", 10), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("a", "owner-1", 10), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("b", "owner-1", 10), kNoTimeout).status());
   // Elsewhere: "a" is released and re-created by the same owner (new
   // modified_id, index 1 again); "b" is released and taken by another owner.
-  ASSERT_OK(other_->Release(ReleaseReq("a", "owner-1"), kNoTimeout).status());
-  ASSERT_OK(other_->Lock(LockReq("a", "owner-1", 10), kNoTimeout).status());
-  ASSERT_OK(other_->Release(ReleaseReq("b", "owner-1"), kNoTimeout).status());
-  ASSERT_OK(other_->Lock(LockReq("b", "owner-2", 10), kNoTimeout).status());
+  ASSERT_OK(other_->Release(MakeReleaseRequest("a", "owner-1"), kNoTimeout).status());
+  ASSERT_OK(other_->Lock(MakeLockRequest("a", "owner-1", 10), kNoTimeout).status());
+  ASSERT_OK(other_->Release(MakeReleaseRequest("b", "owner-1"), kNoTimeout).status());
+  ASSERT_OK(other_->Lock(MakeLockRequest("b", "owner-2", 10), kNoTimeout).status());
   // "a" now differs only in modified_id (same owner, index 1 again).
   clock_.Advance(absl::Seconds(10));
   EXPECT_EQ(Expire(*service_), 0);
@@ -266,8 +270,9 @@ TEST_F(LocketServiceTest, CompareAndDeleteSparesARowRecreatedOrTakenOver) {
 }
 
 TEST_F(LocketServiceTest, TheSweepArmsTimersForRowsWrittenElsewhere) {
-  ASSERT_OK(other_->Lock(LockReq("bbs", "bbs-1", 10), kNoTimeout).status());
-  ASSERT_OK(other_->Lock(LockReq("cell-1", "rep-1", 20, model::v1::PRESENCE), kNoTimeout).status());
+  ASSERT_OK(other_->Lock(MakeLockRequest("bbs", "bbs-1", 10), kNoTimeout).status());
+  ASSERT_OK(other_->Lock(MakeLockRequest("cell-1", "rep-1", 20, model::v1::PRESENCE), kNoTimeout)
+                .status());
   other_.reset();  // That process dies; its timers with it.
   clock_.Advance(absl::Seconds(30));
   EXPECT_EQ(Expire(*service_), 0);  // Not known yet.
@@ -291,9 +296,9 @@ TEST_F(LocketServiceTest, TheSweepArmsTimersForRowsWrittenElsewhere) {
 }
 
 TEST_F(LocketServiceTest, TheSweepRearmsARowRefreshedElsewhere) {
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-1", 10), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("bbs", "bbs-1", 10), kNoTimeout).status());
   clock_.Advance(absl::Seconds(8));
-  ASSERT_OK(other_->Lock(LockReq("bbs", "bbs-1", 10), kNoTimeout).status());  // index 2
+  ASSERT_OK(other_->Lock(MakeLockRequest("bbs", "bbs-1", 10), kNoTimeout).status());  // index 2
   other_.reset();
   ASSERT_OK(service_->Sweep());  // A version it does not know: due 8 + 10.
   clock_.Advance(absl::Seconds(2));
@@ -307,7 +312,7 @@ TEST_F(LocketServiceTest, TheSweepRearmsARowRefreshedElsewhere) {
 }
 
 TEST_F(LocketServiceTest, ARestartedServiceExpiresRowsFromBefore) {
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-1", 10), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("bbs", "bbs-1", 10), kNoTimeout).status());
   service_ = std::make_unique<LocketService>(store_.get(), &clock_, *logs_.logger());
   ASSERT_OK(service_->Sweep());
   clock_.Advance(absl::Seconds(10));
@@ -316,11 +321,11 @@ TEST_F(LocketServiceTest, ARestartedServiceExpiresRowsFromBefore) {
 }
 
 TEST_F(LocketServiceTest, ALockAfterAReleaseHasItsOwnTimer) {
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-1", 10), kNoTimeout).status());
-  ASSERT_OK(service_->Release(ReleaseReq("bbs", "bbs-1"), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("bbs", "bbs-1", 10), kNoTimeout).status());
+  ASSERT_OK(service_->Release(MakeReleaseRequest("bbs", "bbs-1"), kNoTimeout).status());
   // The same owner locks again later: a new row version, due ttl after that.
   clock_.Advance(absl::Seconds(5));
-  ASSERT_OK(service_->Lock(LockReq("bbs", "bbs-1", 10), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("bbs", "bbs-1", 10), kNoTimeout).status());
   clock_.Advance(absl::Seconds(5));
   EXPECT_EQ(Expire(*service_), 0);
   EXPECT_TRUE(Present("bbs"));
@@ -335,14 +340,14 @@ TEST_F(LocketServiceTest, TheLoopSweepsExpiresAndWakesForAnEarlierTimer) {
   service_ = std::make_unique<LocketService>(store_.get(), &clock_, *logs_.logger(),
                                              LocketService::Options{absl::Seconds(5)});
   // A row from another process before the start: the first sweep arms it.
-  ASSERT_OK(other_->Lock(LockReq("old", "x", 8), kNoTimeout).status());
+  ASSERT_OK(other_->Lock(MakeLockRequest("old", "x", 8), kNoTimeout).status());
   other_.reset();
   service_->Start();
   service_->Start();  // idempotent
   clock_.BlockUntilSleepers(1);  // Swept at once, now waiting for the next sweep (+5).
 
   // A Lock due before the loop's deadline wakes it to re-plan.
-  ASSERT_OK(service_->Lock(LockReq("short", "y", 2), kNoTimeout).status());
+  ASSERT_OK(service_->Lock(MakeLockRequest("short", "y", 2), kNoTimeout).status());
   clock_.Advance(absl::Seconds(2));
   EXPECT_TRUE(Eventually([&] { return service_->metrics().locks_expired == 1; }));
   EXPECT_FALSE(Present("short"));
@@ -367,7 +372,7 @@ TEST_F(LocketServiceTest, TheLoopSweepsExpiresAndWakesForAnEarlierTimer) {
 TEST_F(LocketServiceTest, TheLoopArmsRowsOtherProcessesWriteLater) {
   service_->Start();
   clock_.BlockUntilSleepers(1);
-  ASSERT_OK(other_->Lock(LockReq("late", "x", 4), kNoTimeout).status());
+  ASSERT_OK(other_->Lock(MakeLockRequest("late", "x", 4), kNoTimeout).status());
   other_.reset();
   clock_.Advance(absl::Seconds(5));  // sweep: due at +9
   clock_.BlockUntilSleepers(1);

@@ -78,4 +78,10 @@ bool TestPki::WritePem(const std::string& name, X509* cert, EVP_PKEY* key) {
   return ok;
 }
 
+bool TestPki::MakeMutualTlsSet() {
+  return Make("ca", "", /*is_ca=*/true, /*server=*/false) && Make("server", "ca", false, true) &&
+         Make("client", "ca", false, false) && Make("rogue-ca", "", true, false) &&
+         Make("rogue", "rogue-ca", false, false);
+}
+
 }  // namespace diego::fakes

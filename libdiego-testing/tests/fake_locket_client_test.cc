@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "diego/testing/locket_requests.h"
 #include "diego/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,48 +21,28 @@ using Method = FakeLocketClient::Method;
 
 constexpr absl::Duration kTimeout = absl::Seconds(5);
 
-model::v1::LockRequest LockReq(absl::string_view key, absl::string_view owner,
-                               model::v1::TypeCode type_code = model::v1::LOCK) {
-  model::v1::LockRequest request;
-  request.mutable_resource()->set_key(std::string(key));
-  request.mutable_resource()->set_owner(std::string(owner));
-  request.mutable_resource()->set_type_code(type_code);
-  request.set_ttl_in_seconds(15);
-  return request;
-}
-
-model::v1::FetchRequest FetchReq(absl::string_view key) {
-  model::v1::FetchRequest request;
-  request.set_key(std::string(key));
-  return request;
-}
-
-model::v1::ReleaseRequest ReleaseReq(absl::string_view key, absl::string_view owner) {
-  model::v1::ReleaseRequest request;
-  request.mutable_resource()->set_key(std::string(key));
-  request.mutable_resource()->set_owner(std::string(owner));
-  return request;
-}
-
 TEST(FakeLocketClientTest, HasLocketsSemantics) {
   FakeLocketClient locket;
-  ASSERT_OK(locket.Lock(LockReq("bbs", "bbs-1"), kTimeout).status());
-  ASSERT_OK(locket.Lock(LockReq("bbs", "bbs-1"), kTimeout).status());  // refresh
-  EXPECT_THAT(locket.Lock(LockReq("bbs", "bbs-2"), kTimeout),
+  ASSERT_OK(locket.Lock(MakeLockRequest("bbs", "bbs-1", 15), kTimeout).status());
+  ASSERT_OK(locket.Lock(MakeLockRequest("bbs", "bbs-1", 15), kTimeout).status());  // refresh
+  EXPECT_THAT(locket.Lock(MakeLockRequest("bbs", "bbs-2", 15), kTimeout),
               StatusIs(absl::StatusCode::kAlreadyExists, "lock-collision"));
-  EXPECT_THAT(locket.Lock(LockReq("x", ""), kTimeout),
+  EXPECT_THAT(locket.Lock(MakeLockRequest("x", "", 15), kTimeout),
               StatusIs(absl::StatusCode::kInvalidArgument, "invalid-owner"));
-  EXPECT_THAT(locket.Lock(LockReq("x", "o", model::v1::UNKNOWN), kTimeout),
+  EXPECT_THAT(locket.Lock(MakeLockRequest("x", "o", 15, model::v1::UNKNOWN), kTimeout),
               StatusIs(absl::StatusCode::kNotFound, "invalid-type"));
 
-  ASSERT_OK_AND_ASSIGN(model::v1::FetchResponse fetched, locket.Fetch(FetchReq("bbs"), kTimeout));
+  ASSERT_OK_AND_ASSIGN(model::v1::FetchResponse fetched,
+                       locket.Fetch(MakeFetchRequest("bbs"), kTimeout));
   EXPECT_EQ(fetched.resource().owner(), "bbs-1");
   EXPECT_EQ(fetched.resource().type(), "lock");
-  EXPECT_THAT(locket.Fetch(FetchReq("x"), kTimeout),
+  EXPECT_THAT(locket.Fetch(MakeFetchRequest("x"), kTimeout),
               StatusIs(absl::StatusCode::kNotFound, "resource-not-found"));
 
-  ASSERT_OK(locket.Lock(LockReq("cell-2", "rep-2", model::v1::PRESENCE), kTimeout).status());
-  ASSERT_OK(locket.Lock(LockReq("cell-1", "rep-1", model::v1::PRESENCE), kTimeout).status());
+  ASSERT_OK(
+      locket.Lock(MakeLockRequest("cell-2", "rep-2", 15, model::v1::PRESENCE), kTimeout).status());
+  ASSERT_OK(
+      locket.Lock(MakeLockRequest("cell-1", "rep-1", 15, model::v1::PRESENCE), kTimeout).status());
   model::v1::FetchAllRequest all;
   all.set_type("presence");
   ASSERT_OK_AND_ASSIGN(model::v1::FetchAllResponse presences, locket.FetchAll(all, kTimeout));
@@ -71,10 +52,10 @@ TEST(FakeLocketClientTest, HasLocketsSemantics) {
   EXPECT_THAT(locket.FetchAll(model::v1::FetchAllRequest(), kTimeout),
               StatusIs(absl::StatusCode::kNotFound, "invalid-type"));
 
-  EXPECT_THAT(locket.Release(ReleaseReq("bbs", "bbs-2"), kTimeout),
+  EXPECT_THAT(locket.Release(MakeReleaseRequest("bbs", "bbs-2"), kTimeout),
               StatusIs(absl::StatusCode::kAlreadyExists, "lock-collision"));
-  EXPECT_OK(locket.Release(ReleaseReq("bbs", "bbs-1"), kTimeout).status());
-  EXPECT_OK(locket.Release(ReleaseReq("bbs", "bbs-1"), kTimeout).status());  // missing: OK
+  EXPECT_OK(locket.Release(MakeReleaseRequest("bbs", "bbs-1"), kTimeout).status());
+  EXPECT_OK(locket.Release(MakeReleaseRequest("bbs", "bbs-1"), kTimeout).status());  // missing: OK
   EXPECT_FALSE(locket.Get("bbs").has_value());
 }
 
@@ -82,12 +63,12 @@ TEST(FakeLocketClientTest, ErrorsPutRemoveAndCalls) {
   FakeLocketClient locket;
   locket.SetError(Method::kLock, absl::UnavailableError("down"), 1);
   locket.SetError(absl::InternalError("any"), 1);
-  EXPECT_THAT(locket.Lock(LockReq("bbs", "bbs-1"), kTimeout),
+  EXPECT_THAT(locket.Lock(MakeLockRequest("bbs", "bbs-1", 15), kTimeout),
               StatusIs(absl::StatusCode::kUnavailable, "down"));
-  EXPECT_THAT(locket.Fetch(FetchReq("bbs"), kTimeout),
+  EXPECT_THAT(locket.Fetch(MakeFetchRequest("bbs"), kTimeout),
               StatusIs(absl::StatusCode::kInternal, "any"));
   EXPECT_FALSE(locket.Get("bbs").has_value());  // A failed call changes nothing.
-  ASSERT_OK(locket.Lock(LockReq("bbs", "bbs-1"), kTimeout).status());
+  ASSERT_OK(locket.Lock(MakeLockRequest("bbs", "bbs-1", 15), kTimeout).status());
 
   model::v1::Resource other;
   other.set_key("bbs");
@@ -95,10 +76,10 @@ TEST(FakeLocketClientTest, ErrorsPutRemoveAndCalls) {
   other.set_type("lock");
   locket.Put(other);
   EXPECT_EQ(locket.Get("bbs")->type_code(), model::v1::LOCK);  // normalised
-  EXPECT_THAT(locket.Lock(LockReq("bbs", "bbs-1"), kTimeout),
+  EXPECT_THAT(locket.Lock(MakeLockRequest("bbs", "bbs-1", 15), kTimeout),
               StatusIs(absl::StatusCode::kAlreadyExists));
   locket.Remove("bbs");
-  EXPECT_OK(locket.Lock(LockReq("bbs", "bbs-1"), absl::Seconds(7)).status());
+  EXPECT_OK(locket.Lock(MakeLockRequest("bbs", "bbs-1", 15), absl::Seconds(7)).status());
 
   std::vector<FakeLocketClient::Call> calls = locket.Calls();
   ASSERT_EQ(calls.size(), 5u);
@@ -112,7 +93,8 @@ TEST(FakeLocketClientTest, ErrorsPutRemoveAndCalls) {
 TEST(FakeLocketClientTest, BlockedCallsWaitForUnblock) {
   FakeLocketClient locket;
   locket.Block();
-  std::thread caller([&] { EXPECT_OK(locket.Lock(LockReq("bbs", "bbs-1"), kTimeout).status()); });
+  std::thread caller(
+      [&] { EXPECT_OK(locket.Lock(MakeLockRequest("bbs", "bbs-1", 15), kTimeout).status()); });
   locket.WaitForBlockedCalls(1);
   EXPECT_EQ(locket.Calls().size(), 1u);  // Recorded before blocking.
   EXPECT_FALSE(locket.Get("bbs").has_value());

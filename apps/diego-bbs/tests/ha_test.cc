@@ -8,32 +8,21 @@
 // wait polls with a generous bound. The one bound that is a property under
 // test (SIGTERM releases the lock) runs with a lock TTL far above the bound.
 
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "diego/base/logger.h"
 #include "diego/bbs/client.h"
@@ -43,15 +32,19 @@
 #include "diego/model/v1/cells.pb.h"
 #include "diego/model/v1/desired_lrp.pb.h"
 #include "diego/model/v1/locket.pb.h"
+#include "diego/testing/child_process.h"
+#include "diego/testing/locket_requests.h"
+#include "diego/testing/sample_models.h"
 #include "diego/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "httplib.h"
 
 namespace diego::bbs {
 namespace {
 
 namespace v1 = ::diego::model::v1;
+using ::diego::fakes::SampleDesiredLrp;
+using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
 // Generous bounds for real processes on a loaded machine. A takeover after a
@@ -62,126 +55,10 @@ constexpr absl::Duration kBound = absl::Seconds(90);
 constexpr absl::Duration kReleaseBound = absl::Seconds(40);
 constexpr char kLongTtl[] = "120s";
 
-// Polls `condition` every 50 ms until it holds or `bound` passed.
+// Polls `condition` until it holds or `bound` passed.
 bool PollUntil(const std::function<bool()>& condition, absl::Duration bound = kBound) {
-  const absl::Time deadline = absl::Now() + bound;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return condition();
+  return fakes::PollUntil(condition, bound, absl::Milliseconds(50));
 }
-
-// A loopback port that nothing listens on now (the kernel picks it; the
-// probe socket is closed again).
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-// One child process (fork + exec) with stderr written to `log_path`.
-class ChildProcess {
- public:
-  ChildProcess(std::vector<std::string> argv, std::string log_path)
-      : log_path_(std::move(log_path)) {
-    // Everything is prepared before fork(): the child of a threaded process
-    // may only make async-signal-safe calls.
-    const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log < 0) return;
-    std::vector<char*> args;
-    for (std::string& arg : argv) args.push_back(arg.data());
-    args.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(log, STDERR_FILENO);  // The duplicate is not close-on-exec.
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(log);
-  }
-
-  ~ChildProcess() {
-    if (running()) {
-      kill(pid_, SIGKILL);
-      kill(pid_, SIGCONT);
-      (void)Reap(/*block=*/true);
-    }
-  }
-
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  bool running() { return pid_ > 0 && !Reap(/*block=*/false).has_value(); }
-  void Signal(int signal_number) {
-    if (pid_ > 0) kill(pid_, signal_number);
-  }
-
-  std::string Log() const {
-    std::ifstream in(log_path_, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-
-  // Every parsed log line whose message is `message`.
-  std::vector<LogEntry> Lines(absl::string_view message) const {
-    std::vector<LogEntry> out;
-    const std::string log = Log();
-    for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
-      absl::StatusOr<LogEntry> entry = ParseLogLine(line);
-      if (entry.ok() && entry->message == message) out.push_back(*std::move(entry));
-    }
-    return out;
-  }
-
-  // The first line with `message`, waiting for it; an error if the process
-  // exits first or the bound passes.
-  absl::StatusOr<LogEntry> AwaitLine(absl::string_view message, absl::Duration bound = kBound) {
-    const absl::Time deadline = absl::Now() + bound;
-    while (true) {
-      std::vector<LogEntry> lines = Lines(message);
-      if (!lines.empty()) return lines.front();
-      if (!running()) {
-        return absl::FailedPreconditionError(absl::StrCat("exited (", exit_code_.value_or(-1),
-                                                          ") before '", message, "':\n", Log()));
-      }
-      if (absl::Now() >= deadline) {
-        return absl::DeadlineExceededError(absl::StrCat("no '", message, "' line:\n", Log()));
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-  }
-
-  // The exit status (128 + signal when killed by one), waiting up to `bound`.
-  std::optional<int> AwaitExit(absl::Duration bound = kBound) {
-    PollUntil([this] { return !running(); }, bound);
-    return exit_code_;
-  }
-
- private:
-  // The exit status once the child has exited (reaping it once).
-  std::optional<int> Reap(bool block) {
-    if (exit_code_.has_value() || pid_ <= 0) return exit_code_;
-    int status = 0;
-    if (waitpid(pid_, &status, block ? 0 : WNOHANG) != pid_) return std::nullopt;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_code_;
-  }
-
-  std::string log_path_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
-};
 
 // A fresh directory under the test temp dir.
 std::string FreshDir(absl::string_view name) {
@@ -190,43 +67,21 @@ std::string FreshDir(absl::string_view name) {
   return pattern;
 }
 
-v1::DesiredLRP Lrp(absl::string_view process_guid, int32_t instances) {
-  v1::DesiredLRP lrp;
-  lrp.set_process_guid(std::string(process_guid));
-  lrp.set_domain("cf-apps");
-  lrp.set_log_guid("log");
-  lrp.set_root_fs("preloaded:cflinuxfs4");
-  lrp.set_instances(instances);
-  lrp.mutable_action()->mutable_run_action()->set_path("/bin/run");
-  lrp.mutable_action()->mutable_run_action()->set_user("vcap");
-  lrp.set_memory_mb(128);
-  lrp.set_disk_mb(256);
-  (*lrp.mutable_metric_tags())["source_id"].set_static_("app");
-  return lrp;
-}
-
 // One diego-bbs: its process, API port (chosen up front, so a standby's
 // closed port can be probed) and health port (from its log).
 struct Bbs {
   std::string name;
   int api_port = -1;
   int health_port = -1;
-  std::unique_ptr<ChildProcess> process;
+  std::unique_ptr<fakes::ChildProcess> process;
   std::unique_ptr<BbsClient> client;
 
   // GET /readyz: the status code, or -1 when the health listener does not
   // answer.
-  int Readyz() const {
-    httplib::Client health("127.0.0.1", health_port);
-    health.set_connection_timeout(5, 0);
-    health.set_read_timeout(5, 0);
-    httplib::Result result = health.Get("/readyz");
-    return result ? result->status : -1;
-  }
+  int Readyz() const { return fakes::LoopbackGet(health_port, "/readyz", absl::Seconds(5)).first; }
   std::string Metrics() const {
-    httplib::Client health("127.0.0.1", health_port);
-    httplib::Result result = health.Get("/metrics");
-    return result && result->status == 200 ? result->body : "";
+    auto [status, body] = fakes::LoopbackGet(health_port, "/metrics");
+    return status == 200 ? body : "";
   }
   // The API's /v1/ping: available, or the transport error.
   absl::StatusOr<bool> Ping() const { return client->Ping(); }
@@ -244,11 +99,12 @@ class BbsHaTest : public ::testing::Test {
   }
 
   // Starts diego-bbs `name` on the shared database and waits until its
-  // health listener serves (it may or may not become active).
+  // health listener serves (it may or may not become active). Null (a test
+  // failure) if the process cannot be started.
   std::unique_ptr<Bbs> StartBbs(const std::string& name, std::vector<std::string> extra = {}) {
     auto bbs = std::make_unique<Bbs>();
     bbs->name = name;
-    bbs->api_port = FreeLoopbackPort();
+    bbs->api_port = fakes::UnusedLoopbackPort();
     std::vector<std::string> argv = {
         DIEGO_BBS_BINARY,
         absl::StrCat("--db=sqlite://", dir_, "/bbs.db"),
@@ -266,13 +122,15 @@ class BbsHaTest : public ::testing::Test {
         "--log_level=debug",
     };
     argv.insert(argv.end(), extra.begin(), extra.end());
-    bbs->process = std::make_unique<ChildProcess>(argv, absl::StrCat(dir_, "/", name, ".log"));
-    EXPECT_TRUE(bbs->process->started());
-    absl::StatusOr<LogEntry> health = bbs->process->AwaitLine("bbs.server.health-started");
-    EXPECT_OK(health.status());
-    if (health.ok()) {
-      EXPECT_TRUE(absl::SimpleAtoi(health->data["health_port"], &bbs->health_port));
-    }
+    absl::StatusOr<std::unique_ptr<fakes::ChildProcess>> process =
+        fakes::ChildProcess::Start(argv, absl::StrCat(dir_, "/", name, ".log"));
+    EXPECT_OK(process.status());
+    if (!process.ok()) return nullptr;
+    bbs->process = *std::move(process);
+    absl::StatusOr<int> health_port =
+        bbs->process->AwaitPort("bbs.server.health-started", "health_port", kBound);
+    EXPECT_OK(health_port.status());
+    if (health_port.ok()) bbs->health_port = *health_port;
     BbsClientOptions options;
     options.timeout = absl::Seconds(5);
     options.request_attempts = 1;
@@ -301,6 +159,7 @@ class BbsHaTest : public ::testing::Test {
       const std::vector<std::string>& extra = {}) {
     std::unique_ptr<Bbs> a = StartBbs("bbs-a", extra);
     std::unique_ptr<Bbs> b = StartBbs("bbs-b", extra);
+    if (!a || !b) return {nullptr, nullptr};
     EXPECT_TRUE(PollUntil([&] {
       return !a->process->Lines("bbs.ready").empty() || !b->process->Lines("bbs.ready").empty();
     })) << a->process->Log()
@@ -334,7 +193,7 @@ class BbsHaTest : public ::testing::Test {
   // process frozen while holding SQLite's write lock would block every
   // other writer (the standby's Locket included) until it is thawed. If the
   // write lock stays taken after the stop, thaw and try again.
-  bool FreezeOutsideAWrite(ChildProcess& process) {
+  bool FreezeOutsideAWrite(fakes::ChildProcess& process) {
     for (int attempt = 0; attempt < 20; ++attempt) {
       process.Signal(SIGSTOP);
       if (PollUntil([&] { return DatabaseWritable(); }, absl::Seconds(3))) return true;
@@ -361,7 +220,7 @@ TEST_F(BbsHaTest, ExactlyOneIsActiveAndTheStandbyTakesOverAfterKill9) {
   ExpectStandby(*standby);
 
   // Data written through the active one.
-  ASSERT_OK(active->client->DesireLrp(Lrp("web", 2)));
+  ASSERT_OK(active->client->DesireLrp(SampleDesiredLrp("web", 2)));
 
   active->process->Signal(SIGKILL);
   EXPECT_EQ(active->process->AwaitExit(), 128 + SIGKILL);
@@ -373,7 +232,7 @@ TEST_F(BbsHaTest, ExactlyOneIsActiveAndTheStandbyTakesOverAfterKill9) {
                        standby->client->ActualLrps({.process_guid = "web"}));
   EXPECT_EQ(actuals.size(), 2u);
   // And it writes.
-  ASSERT_OK(standby->client->DesireLrp(Lrp("after-failover", 1)));
+  ASSERT_OK(standby->client->DesireLrp(SampleDesiredLrp("after-failover", 1)));
   EXPECT_OK(standby->client->DesiredLrpByProcessGuid("after-failover").status());
 }
 
@@ -381,19 +240,22 @@ TEST_F(BbsHaTest, ABbsThatLostItsLockExitsWithStatus1AndWritesNothing) {
   auto [first, second] = StartPair();
   ASSERT_TRUE(first && second);
   AwaitRefused(*second);
-  ASSERT_OK(first->client->DesireLrp(Lrp("before", 1)));
+  ASSERT_OK(first->client->DesireLrp(SampleDesiredLrp("before", 1)));
 
   // Freeze the active BBS: its lease runs out, the standby takes over.
   ASSERT_TRUE(FreezeOutsideAWrite(*first->process));
   ASSERT_TRUE(PollUntil([&] { return second->Active(); })) << second->process->Log();
-  ASSERT_OK(second->client->DesireLrp(Lrp("after", 3)));
+  ASSERT_OK(second->client->DesireLrp(SampleDesiredLrp("after", 3)));
 
-  // Thawed, the old active fails its refresh (lock-collision) and exits 1.
+  // Thawed, the old active exits 1: either its refresh fails
+  // (lock-collision) or its lease watchdog sees the lease ran out first.
   first->process->Signal(SIGCONT);
   EXPECT_EQ(first->process->AwaitExit(), 1) << first->process->Log();
   std::vector<LogEntry> lost = first->process->Lines("bbs.lock.lost");
   ASSERT_EQ(lost.size(), 1u) << first->process->Log();
-  EXPECT_THAT(lost[0].data["error"], HasSubstr("lock-collision"));
+  EXPECT_THAT(lost[0].data["error"],
+              AnyOf(HasSubstr("lock-collision"),
+                    HasSubstr("the lock's lease ran out without a successful refresh")));
 
   // The new active is unaffected and the data is consistent.
   EXPECT_TRUE(second->Active());
@@ -424,8 +286,9 @@ TEST_F(BbsHaTest, SigtermReleasesTheLockAndTheStandbyTakesOverBeforeItCouldExpir
 
 TEST_F(BbsHaTest, TheActiveBbsConverges) {
   std::unique_ptr<Bbs> bbs = StartBbs("bbs-a");
+  ASSERT_NE(bbs, nullptr);
   ASSERT_OK(bbs->process->AwaitLine("bbs.ready").status());
-  ASSERT_OK(bbs->client->DesireLrp(Lrp("web", 1)));
+  ASSERT_OK(bbs->client->DesireLrp(SampleDesiredLrp("web", 1)));
   ASSERT_OK_AND_ASSIGN(std::vector<v1::ActualLRP> actuals,
                        bbs->client->ActualLrps({.process_guid = "web"}));
   ASSERT_EQ(actuals.size(), 1u);
@@ -446,11 +309,11 @@ TEST_F(BbsHaTest, TheActiveBbsConverges) {
 
 TEST_F(BbsHaTest, InProcessLocketIsServedOverGrpcAndItsPresencesAreTheCells) {
   std::unique_ptr<Bbs> bbs = StartBbs("bbs-a", {"--locket_listen_address=127.0.0.1:0"});
-  ASSERT_OK_AND_ASSIGN(LogEntry locket, bbs->process->AwaitLine("bbs.locket.listening"));
+  ASSERT_NE(bbs, nullptr);
+  ASSERT_OK_AND_ASSIGN(int locket_port, bbs->process->AwaitPort("bbs.locket.listening"));
   ASSERT_OK(bbs->process->AwaitLine("bbs.ready").status());
-  ASSERT_OK_AND_ASSIGN(
-      std::unique_ptr<locket::GrpcLocketClient> client,
-      locket::GrpcLocketClient::Create(absl::StrCat("127.0.0.1:", locket.data["port"])));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<locket::GrpcLocketClient> client,
+                       locket::GrpcLocketClient::Create(absl::StrCat("127.0.0.1:", locket_port)));
 
   // The BBS's lock is visible through its Locket.
   v1::FetchRequest fetch;
@@ -466,12 +329,8 @@ TEST_F(BbsHaTest, InProcessLocketIsServedOverGrpcAndItsPresencesAreTheCells) {
   cell.mutable_capacity()->set_memory_mb(1024);
   cell.mutable_capacity()->set_disk_mb(1024);
   cell.mutable_capacity()->set_containers(10);
-  v1::LockRequest presence;
-  presence.mutable_resource()->set_key("cell-1");
-  presence.mutable_resource()->set_owner("rep-guid");
-  presence.mutable_resource()->set_value(locket::CellPresenceValue(cell));
-  presence.mutable_resource()->set_type_code(v1::PRESENCE);
-  presence.set_ttl_in_seconds(60);
+  const v1::LockRequest presence = fakes::MakeLockRequest(
+      fakes::MakeResource("cell-1", "rep-guid", v1::PRESENCE, locket::CellPresenceValue(cell)), 60);
   ASSERT_OK(client->Lock(presence, absl::Seconds(10)).status());
   ASSERT_OK_AND_ASSIGN(std::vector<v1::CellPresence> cells, bbs->client->Cells());
   ASSERT_EQ(cells.size(), 1u);
@@ -482,11 +341,13 @@ TEST_F(BbsHaTest, InProcessLocketIsServedOverGrpcAndItsPresencesAreTheCells) {
 // Two BBSs on a remote Locket (diego-locket on the same database file): the
 // lock, the failover and the cells all go through gRPC.
 TEST_F(BbsHaTest, RemoteLocketLockFailoverAndCells) {
-  ChildProcess locket({DIEGO_LOCKET_BINARY, absl::StrCat("--db=sqlite://", dir_, "/bbs.db"),
-                       "--listen_address=127.0.0.1:0"},
-                      absl::StrCat(dir_, "/locket.log"));
-  ASSERT_OK_AND_ASSIGN(LogEntry started, locket.AwaitLine("locket.started"));
-  const std::string address = absl::StrCat("127.0.0.1:", started.data["port"]);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<fakes::ChildProcess> locket,
+                       fakes::ChildProcess::Start(
+                           {DIEGO_LOCKET_BINARY, absl::StrCat("--db=sqlite://", dir_, "/bbs.db"),
+                            "--listen_address=127.0.0.1:0"},
+                           absl::StrCat(dir_, "/locket.log")));
+  ASSERT_OK_AND_ASSIGN(int locket_port, locket->AwaitPort("locket.started"));
+  const std::string address = absl::StrCat("127.0.0.1:", locket_port);
 
   auto [active, standby] = StartPair({absl::StrCat("--locket_address=", address)});
   ASSERT_TRUE(active && standby);
@@ -499,18 +360,15 @@ TEST_F(BbsHaTest, RemoteLocketLockFailoverAndCells) {
   v1::CellPresence cell;
   cell.set_cell_id("cell-9");
   cell.set_rep_address("http://127.0.0.1:1800");
-  v1::LockRequest presence;
-  presence.mutable_resource()->set_key("cell-9");
-  presence.mutable_resource()->set_owner("rep-guid");
-  presence.mutable_resource()->set_value(locket::CellPresenceValue(cell));
-  presence.mutable_resource()->set_type_code(v1::PRESENCE);
-  presence.set_ttl_in_seconds(120);
+  const v1::LockRequest presence = fakes::MakeLockRequest(
+      fakes::MakeResource("cell-9", "rep-guid", v1::PRESENCE, locket::CellPresenceValue(cell)),
+      120);
   ASSERT_OK(client->Lock(presence, absl::Seconds(10)).status());
   ASSERT_OK_AND_ASSIGN(std::vector<v1::CellPresence> cells, active->client->Cells());
   ASSERT_EQ(cells.size(), 1u);
   EXPECT_EQ(cells[0].cell_id(), "cell-9");
 
-  ASSERT_OK(active->client->DesireLrp(Lrp("web", 1)));
+  ASSERT_OK(active->client->DesireLrp(SampleDesiredLrp("web", 1)));
   active->process->Signal(SIGKILL);
   EXPECT_EQ(active->process->AwaitExit(), 128 + SIGKILL);
   ASSERT_TRUE(PollUntil([&] { return standby->Active(); })) << standby->process->Log();

@@ -6,9 +6,6 @@
 // and `presences`, whose output must be the resources' Go JSON, one per line,
 // as Diego's cfdot prints them.
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,7 +23,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -34,12 +30,12 @@
 #include "diego/locket/errors.h"
 #include "diego/locket/grpc.h"
 #include "diego/model/v1/locket.pb.h"
+#include "diego/testing/child_process.h"
+#include "diego/testing/locket_requests.h"
 #include "diego/testing/status_matchers.h"
 #include "diego/testing/test_pki.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
-extern char** environ;
 
 // `Resource.type` is deprecated upstream; Diego's clients still send it.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -48,6 +44,10 @@ namespace diego::locket {
 namespace {
 
 namespace v1 = ::diego::model::v1;
+using ::diego::fakes::ChildProcess;
+using ::diego::fakes::MakeFetchRequest;
+using ::diego::fakes::MakeLockRequest;
+using ::diego::fakes::MakeResource;
 using ::diego::fakes::TestPki;
 using ::testing::HasSubstr;
 
@@ -60,66 +60,6 @@ std::string ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
-
-// A child process whose stderr goes to a file.
-class Process {
- public:
-  static absl::StatusOr<std::unique_ptr<Process>> Spawn(std::vector<std::string> argv,
-                                                        std::string log_path) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> args;
-    for (std::string& arg : argv) args.push_back(arg.data());
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    const int error = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) return absl::ErrnoToStatus(error, absl::StrCat("spawning ", argv[0]));
-    return std::unique_ptr<Process>(new Process(pid, std::move(log_path)));
-  }
-
-  ~Process() {
-    if (pid_ > 0) (void)Terminate();
-  }
-
-  std::string Log() const { return ReadWholeFile(log_path_); }
-
-  // The first log line whose message is `message`, waiting for it (bounded).
-  absl::StatusOr<LogEntry> WaitForLogLine(absl::string_view message) {
-    const absl::Time deadline = absl::Now() + kStartBound;
-    while (absl::Now() < deadline) {
-      const std::string log = Log();
-      for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
-        absl::StatusOr<LogEntry> entry = ParseLogLine(line);
-        if (entry.ok() && entry->message == message) return *std::move(entry);
-      }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        return absl::FailedPreconditionError(absl::StrCat("exited early:\n", log));
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return absl::DeadlineExceededError(absl::StrCat("no '", message, "' line:\n", Log()));
-  }
-
-  // SIGTERM, then the exit status (-1 if it did not exit normally).
-  int Terminate() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  Process(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
-
-  pid_t pid_;
-  std::string log_path_;
-};
 
 struct CommandResult {
   int exit_status = -1;
@@ -144,24 +84,13 @@ CommandResult RunCfdot(const std::string& dir, const std::vector<std::string>& a
   return result;
 }
 
-v1::LockRequest MakeLockRequest(const std::string& key, const std::string& owner,
-                                v1::TypeCode type_code, const std::string& value,
-                                int64_t ttl_seconds) {
-  v1::LockRequest request;
-  v1::Resource* resource = request.mutable_resource();
-  resource->set_key(key);
-  resource->set_owner(owner);
-  resource->set_value(value);
-  resource->set_type_code(type_code);
-  resource->set_type(type_code == v1::LOCK ? "lock" : "presence");
-  request.set_ttl_in_seconds(ttl_seconds);
-  return request;
-}
-
-v1::FetchRequest MakeFetchRequest(const std::string& key) {
-  v1::FetchRequest request;
-  request.set_key(key);
-  return request;
+// A LockRequest as Diego's clients send it, with the deprecated `type` too.
+v1::LockRequest ClientLockRequest(const std::string& key, const std::string& owner,
+                                  v1::TypeCode type_code, const std::string& value,
+                                  int64_t ttl_seconds) {
+  v1::Resource resource = MakeResource(key, owner, type_code, value);
+  resource.set_type(type_code == v1::LOCK ? "lock" : "presence");
+  return MakeLockRequest(std::move(resource), ttl_seconds);
 }
 
 TEST(DiegoLocketE2eTest, ServesLocksAndPresencesOverMutualTls) {
@@ -174,13 +103,13 @@ TEST(DiegoLocketE2eTest, ServesLocksAndPresencesOverMutualTls) {
   ASSERT_TRUE(pki.Make("client", "ca", false, false));
 
   ASSERT_OK_AND_ASSIGN(
-      std::unique_ptr<Process> locket,
-      Process::Spawn({DIEGO_LOCKET_BINARY, absl::StrCat("--db=sqlite://", dir, "/locket.db"),
-                      "--listen_address=127.0.0.1:0", "--ca_file=" + pki.Cert("ca"),
-                      "--cert_file=" + pki.Cert("locket"), "--key_file=" + pki.Key("locket"),
-                      "--log_level=debug"},
-                     dir + "/locket.log"));
-  ASSERT_OK_AND_ASSIGN(LogEntry started, locket->WaitForLogLine("locket.started"));
+      std::unique_ptr<ChildProcess> locket,
+      ChildProcess::Start({DIEGO_LOCKET_BINARY, absl::StrCat("--db=sqlite://", dir, "/locket.db"),
+                           "--listen_address=127.0.0.1:0", "--ca_file=" + pki.Cert("ca"),
+                           "--cert_file=" + pki.Cert("locket"), "--key_file=" + pki.Key("locket"),
+                           "--log_level=debug"},
+                          dir + "/locket.log"));
+  ASSERT_OK_AND_ASSIGN(LogEntry started, locket->AwaitLine("locket.started", kStartBound));
   EXPECT_EQ(started.data["tls"], "true");
   EXPECT_EQ(started.data["db"], "sqlite");
   const std::string address = absl::StrCat("127.0.0.1:", started.data["port"]);
@@ -199,10 +128,10 @@ TEST(DiegoLocketE2eTest, ServesLocksAndPresencesOverMutualTls) {
 
   // A lock and a presence.
   const std::string cell_value = R"({"cell_id":"cell-1","rep_address":"http://10.0.0.1:1800"})";
-  ASSERT_OK(client->Lock(MakeLockRequest("bbs", "bbs-1", v1::LOCK, "", 60), kTimeout));
+  ASSERT_OK(client->Lock(ClientLockRequest("bbs", "bbs-1", v1::LOCK, "", 60), kTimeout));
   ASSERT_OK(
-      client->Lock(MakeLockRequest("cell-1", "rep-1", v1::PRESENCE, cell_value, 60), kTimeout));
-  EXPECT_EQ(client->Lock(MakeLockRequest("bbs", "bbs-2", v1::LOCK, "", 60), kTimeout).status(),
+      client->Lock(ClientLockRequest("cell-1", "rep-1", v1::PRESENCE, cell_value, 60), kTimeout));
+  EXPECT_EQ(client->Lock(ClientLockRequest("bbs", "bbs-2", v1::LOCK, "", 60), kTimeout).status(),
             ErrLockCollision());
   ASSERT_OK_AND_ASSIGN(v1::FetchResponse fetched, client->Fetch(MakeFetchRequest("bbs"), kTimeout));
   EXPECT_EQ(fetched.resource().owner(), "bbs-1");
@@ -243,7 +172,7 @@ TEST(DiegoLocketE2eTest, ServesLocksAndPresencesOverMutualTls) {
 
   // Release: the lock is gone, for the client and for cfdot.
   v1::ReleaseRequest release;
-  *release.mutable_resource() = MakeLockRequest("bbs", "bbs-1", v1::LOCK, "", 60).resource();
+  *release.mutable_resource() = ClientLockRequest("bbs", "bbs-1", v1::LOCK, "", 60).resource();
   ASSERT_OK(client->Release(release, kTimeout));
   EXPECT_EQ(client->Fetch(MakeFetchRequest("bbs"), kTimeout).status(), ErrResourceNotFound());
   listed = cfdot("locks");
@@ -252,7 +181,7 @@ TEST(DiegoLocketE2eTest, ServesLocksAndPresencesOverMutualTls) {
 
   // A presence with a 1 s TTL and no refresh expires (the server's expiry
   // loop); the 60 s one stays.
-  ASSERT_OK(client->Lock(MakeLockRequest("cell-2", "rep-2", v1::PRESENCE, "{}", 1), kTimeout));
+  ASSERT_OK(client->Lock(ClientLockRequest("cell-2", "rep-2", v1::PRESENCE, "{}", 1), kTimeout));
   absl::Status fetch_status;
   for (const absl::Time deadline = absl::Now() + kExpiryBound; absl::Now() < deadline;) {
     fetch_status = client->Fetch(MakeFetchRequest("cell-2"), kTimeout).status();

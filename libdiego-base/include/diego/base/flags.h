@@ -16,12 +16,11 @@
 //   ABSL_FLAG(std::string, log_level, "info", "debug, info, error or fatal");
 //
 //   int main(int argc, char** argv) {
-//     diego::InitApp(argc, argv, "diego-bbs: serves the BBS API");
-//     if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
-//       if (absl::Status s = diego::ApplyJsonConfigFile(config); !s.ok()) {
-//         fmt::print(stderr, "diego-bbs: {}\n", s);
-//         return 1;
-//       }
+//     absl::StatusOr<std::vector<char*>> args = diego::InitAppWithConfig(
+//         argc, argv, "diego-bbs: serves the BBS API", FLAGS_config);
+//     if (!args.ok()) {
+//       fmt::print(stderr, "diego-bbs: --config: {}\n", args.status().message());
+//       return 1;
 //     }
 //     ...
 //   }
@@ -36,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -51,6 +51,13 @@ namespace diego {
 // error and exits with status 1. Call it once, from `main()`, before starting
 // threads; a second call in the same process is fatal.
 std::vector<char*> InitApp(int argc, char** argv, absl::string_view usage);
+
+// `InitApp`, then, when the string flag `config` (an app's --config) is not
+// empty, `ApplyJsonConfigFile` on the file it names. Returns the positional
+// arguments as `InitApp` does, or the config file's error (see
+// `ApplyJsonConfigFile`; no flag is changed by a file that fails).
+absl::StatusOr<std::vector<char*>> InitAppWithConfig(int argc, char** argv, absl::string_view usage,
+                                                     const absl::Flag<std::string>& config);
 
 // Reads `path`, a JSON object, and sets the absl flag named by each key to its
 // value, as if `--<key>=<value>` had been given. Values convert as follows:

@@ -59,7 +59,7 @@
 //     index on (bucket, process_guid, instances, domain).
 //   actual_lrps + bucket BIGINT, runtime_fp BIGINT, desired_fp BIGINT NULL,
 //                 desired_fp_notags BIGINT NULL
-//     index on (bucket, presence, process_guid, instance_index, domain);
+//     index on (bucket, presence, process_guid, instance_index);
 //     the partial index actual_lrps_runtime_drift (RUNNING
 //     ORDINARY rows whose runtime_fp matches neither desired copy);
 //     actual_lrps_state_since becomes (state, presence, since).

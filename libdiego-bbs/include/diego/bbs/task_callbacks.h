@@ -77,7 +77,9 @@ class TaskCallbackPool final : public TaskCompletionHandler {
   TaskCallbackPool(const TaskCallbackPool&) = delete;
   TaskCallbackPool& operator=(const TaskCallbackPool&) = delete;
 
-  // TaskCompletionHandler: queues `task` (ignored without a callback URL).
+  // TaskCompletionHandler: queues `task` (ignored without a callback URL, or
+  // while a task with the same guid is queued or on a worker: convergence
+  // resubmits due tasks every pass).
   void TaskCompleted(const model::v1::Task& task) override;
 
   // Blocks until nothing is queued or running (for tests and shutdown).

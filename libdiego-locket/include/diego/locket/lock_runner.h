@@ -24,7 +24,8 @@
 // effort, timeout = retry_interval).
 //
 // Lease: `LeaseExpiry()` is the start time of the last successful Lock call
-// plus the TTL. The row cannot outlive that without a newer successful Lock,
+// plus the TTL, and InfinitePast() once the lock was lost or `Stop()` began
+// releasing it. The row cannot outlive that without a newer successful Lock,
 // so a holder past its lease must assume another process may hold the lock
 // (the BBS uses this to fence its writes; see fence.h).
 //
@@ -81,7 +82,8 @@ class LockRunner {
 
   // Whether the last attempt succeeded (kLock: and the lock was not lost).
   bool held() const;
-  // Start time of the last successful Lock + ttl; InfinitePast() if none.
+  // Start time of the last successful Lock + ttl; InfinitePast() if none, or
+  // after the lock was lost or released.
   absl::Time LeaseExpiry() const;
 
   // One attempt, as the loop makes it (exposed for tests that drive the

@@ -37,6 +37,7 @@
 #ifndef DIEGO_LOCKET_SERVICE_H_
 #define DIEGO_LOCKET_SERVICE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,7 +66,13 @@ namespace diego::locket {
 // number that is not a TypeCode value) is `ErrInvalidType()`.
 //
 // Lock: the type pair of `resource`, then ttl_in_seconds > 0
-// (`ErrInvalidTtl()`), then a non-empty owner (`ErrInvalidOwner()`).
+// (`ErrInvalidTtl()`), then a non-empty owner (`ErrInvalidOwner()`), then the
+// sizes of Diego's `locks` columns: key and owner at most 255 bytes, value at
+// most 4096 (kInvalidArgument "key longer than 255 bytes", ...; Diego's SQL
+// database refuses such rows with its own error text).
+inline constexpr size_t kMaxKeyBytes = 255;
+inline constexpr size_t kMaxOwnerBytes = 255;
+inline constexpr size_t kMaxValueBytes = 4096;
 absl::Status ValidateLockRequest(const model::v1::LockRequest& request);
 
 // FetchAll: the type pair of the request; returns the TypeCode asked for

@@ -47,6 +47,11 @@ class TestPki {
   // be written.
   bool Make(const std::string& name, const std::string& issuer, bool is_ca, bool server);
 
+  // Makes the certificates most mutual-TLS tests need: a CA "ca"; "server"
+  // and "client" issued by it; and a CA "rogue-ca" that "ca" does not vouch
+  // for, with a "rogue" client certificate. Returns false if any `Make` fails.
+  bool MakeMutualTlsSet();
+
   std::string Cert(const std::string& name) const { return dir_ + "/" + name + ".crt"; }
   std::string Key(const std::string& name) const { return dir_ + "/" + name + ".key"; }
 
