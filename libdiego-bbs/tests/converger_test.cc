@@ -32,6 +32,7 @@
 #include "diego/bbs/sql_store.h"
 #include "diego/model/actual_lrp_state.h"
 #include "diego/model/go_json.h"
+#include "diego/testing/child_process.h"
 #include "diego/testing/fake_auctioneer_client.h"
 #include "diego/testing/fake_cell_presence_source.h"
 #include "diego/testing/fake_clock.h"
@@ -56,14 +57,11 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
 
-// Waits (real time, bounded) for a condition another thread makes true.
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return true;
+// Waits (real time, bounded) for what another thread does after a wake-up
+// that is not a FakeClock deadline (`BlockUntilSleepers` cannot tell it from
+// the wait it left).
+bool Eventually(const std::function<bool()>& condition) {
+  return fakes::PollUntil(condition, absl::Seconds(30), absl::Milliseconds(1));
 }
 
 auction::LrpStartRequest StartRequest(const std::string& guid, std::vector<int32_t> indices) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "diego/locket/errors.h"
+#include "diego/testing/child_process.h"
 #include "diego/testing/fake_clock.h"
 #include "diego/testing/locket_requests.h"
 #include "diego/testing/status_matchers.h"
@@ -36,15 +37,11 @@ using ::testing::IsEmpty;
 
 constexpr absl::Duration kNoTimeout = absl::Seconds(10);
 
-// Polls `condition` (real time, generously bounded) for what the loop thread
-// does after a wake-up that is not a FakeClock deadline, so
-// `BlockUntilSleepers` cannot tell it apart from the wait it left.
+// Waits (real time, bounded) for what another thread does after a wake-up
+// that is not a FakeClock deadline (`BlockUntilSleepers` cannot tell it from
+// the wait it left).
 bool Eventually(const std::function<bool()>& condition) {
-  for (int polls = 0; polls < 30000; ++polls) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return condition();
+  return fakes::PollUntil(condition, absl::Seconds(30), absl::Milliseconds(1));
 }
 
 class LocketServiceTest : public ::testing::Test {
