@@ -48,6 +48,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <unistd.h>
@@ -403,6 +404,23 @@ void BM_FetchAllActualLrps(benchmark::State& state, SqlEngine engine) {
 // Convergence
 // -----------------------------------------------------------------------------
 
+// Runs `pass` (returning a StatusOr) once per iteration, reports p50/p99 of
+// its wall time and returns the last pass's result.
+template <typename Pass>
+typename std::invoke_result_t<Pass>::value_type TimedPasses(benchmark::State& state, Pass pass) {
+  std::vector<double> samples;
+  typename std::invoke_result_t<Pass>::value_type result;
+  for (auto _ : state) {
+    const absl::Time start = absl::Now();
+    auto done = pass();
+    samples.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+    DIEGO_CHECK_OK(done.status());
+    result = *std::move(done);
+  }
+  ReportPercentiles(state, samples);
+  return result;
+}
+
 CellSet ConvergeCells() {
   CellSet cells;
   for (int c = 0; c < kCells; ++c) cells.insert(absl::StrCat("cell-", c));
@@ -412,39 +430,23 @@ CellSet ConvergeCells() {
 void BM_ConvergeLrps(benchmark::State& state, SqlEngine engine) {
   Env& env = GetEnv(engine, "converge");
   const CellSet cells = ConvergeCells();
-  std::vector<double> samples;
-  LrpConvergenceResult result;
-  for (auto _ : state) {
-    const absl::Time start = absl::Now();
-    absl::StatusOr<LrpConvergenceResult> pass = env.store->ConvergeLrps(cells, {});
-    samples.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
-    DIEGO_CHECK_OK(pass.status());
-    result = *std::move(pass);
-  }
+  const LrpConvergenceResult result =
+      TimedPasses(state, [&] { return env.store->ConvergeLrps(cells, {}); });
   // Nothing to do, and every instance seen.
   DIEGO_CHECK(result.start_requests.empty() && result.keys_to_retire.empty() &&
               result.runtime_updates.empty() && result.missing_cell_ids.empty());
   DIEGO_CHECK(result.running == kBulkRows && result.desired_instances == kBulkRows);
   state.counters["running"] = static_cast<double>(result.running);
-  ReportPercentiles(state, samples);
 }
 
 void BM_ConvergeTasks(benchmark::State& state, SqlEngine engine) {
   Env& env = GetEnv(engine, "converge");
   const CellSet cells = ConvergeCells();
-  std::vector<double> samples;
-  TaskConvergenceResult result;
-  for (auto _ : state) {
-    const absl::Time start = absl::Now();
-    absl::StatusOr<TaskConvergenceResult> pass = env.store->ConvergeTasks(cells, {});
-    samples.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
-    DIEGO_CHECK_OK(pass.status());
-    result = *std::move(pass);
-  }
+  const TaskConvergenceResult result =
+      TimedPasses(state, [&] { return env.store->ConvergeTasks(cells, {}); });
   DIEGO_CHECK(result.tasks_to_auction.empty() && result.tasks_to_complete.empty());
   DIEGO_CHECK(result.running == kBulkRows);
   state.counters["running"] = static_cast<double>(result.running);
-  ReportPercentiles(state, samples);
 }
 
 // -----------------------------------------------------------------------------

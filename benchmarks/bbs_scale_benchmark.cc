@@ -109,6 +109,7 @@ class AcceptAll {
     port_ = server_.bind_to_any_port("127.0.0.1");
     DIEGO_CHECK(port_ > 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // httplib offers no notification that its accept loop runs.
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~AcceptAll() {
@@ -410,6 +411,7 @@ void BM_Scale(benchmark::State& state, SqlEngine engine) {
       bool all = true;
       for (auto& c : counters) all = all && (c->total.load() >= expected_per_subscriber || c->ended);
       if (all) break;
+      // The readers count on their own threads; poll their counters.
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     const absl::Duration events_time = absl::Now() - desire_start;
@@ -465,6 +467,7 @@ void BM_Scale(benchmark::State& state, SqlEngine engine) {
           last_runs = *runs;
         }
       }
+      // The BBS process runs its passes on its own timer; sample /metrics.
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 
