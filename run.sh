@@ -10,6 +10,9 @@
 #                            ./run.sh serve --db=sqlite:///tmp/bbs.db
 #                            (--help lists every flag)
 #   ./run.sh check FILE...   diego-model-check: validate DesiredLRP / Task JSON
+#   ./run.sh garden          the Garden demo (root): diego-garden on a unix
+#                            socket, a busybox httpd container reached from the
+#                            host through NetIn, then destroyed
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/scripts/common.sh"
 diego_install_packages
@@ -24,12 +27,16 @@ case "${1:-demo}" in
     shift
     exec "${apps}/diego-model-check/diego-model-check" "$@"
     ;;
+  garden)
+    exec sh "${DIEGO_ROOT}/apps/diego-garden/demo.sh" "${apps}/diego-garden/diego-garden" \
+      "${DIEGO_BUILD_DIR}/run/garden"
+    ;;
   demo)
     exec sh "${DIEGO_ROOT}/apps/diego-cfdot/e2e.sh" "${apps}/diego-bbs/diego-bbs" \
       "${apps}/diego-cfdot/diego-cfdot" "${DIEGO_ROOT}/examples" "${DIEGO_BUILD_DIR}/run"
     ;;
   *)
-    echo "usage: ./run.sh [demo | serve [FLAGS] | check FILE...]" >&2
+    echo "usage: ./run.sh [demo | serve [FLAGS] | check FILE... | garden]" >&2
     exit 2
     ;;
 esac

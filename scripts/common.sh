@@ -14,7 +14,7 @@ DIEGO_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libpq-dev postgresql libssl-dev
   libgrpc++-dev protobuf-compiler-grpc
-  libcgroup-dev libarchive-dev libseccomp-dev busybox-static iptables iproute2 crun runc
+  libcgroup-dev libarchive-dev libseccomp-dev busybox-static iptables iproute2 crun runc curl
 )
 
 diego_install_packages() {
