@@ -115,9 +115,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -303,7 +303,7 @@ absl::StatusOr<World*> GetWorld() {
   absl::MutexLock lock(&mu);
   if (world != nullptr) return world;
   if (!error.ok()) return error;
-  auto* w = new World();
+  auto w = std::make_unique<World>();
   w->work_dir = GetSettings().work_dir;
   std::error_code ec;
   fs::create_directories(w->work_dir, ec);
@@ -314,7 +314,7 @@ absl::StatusOr<World*> GetWorld() {
   w->image = w->work_dir + "/busybox-rootfs";
   error = fakes::BuildBusyboxRootfs(w->image);
   if (!error.ok()) return error;
-  world = w;
+  world = w.release();
   return world;
 }
 
@@ -665,10 +665,10 @@ class LinuxRuntime final : public Runtime {
     if (!backend.ok()) return backend.status();
     auto runtime = std::unique_ptr<LinuxRuntime>(new LinuxRuntime(world, **backend, privileged));
     // Check once that the container gets the limits asked for.
-    auto handle = runtime->Create();
-    if (!handle.ok()) return handle.status();
-    absl::Status s = runtime->CheckLimits(*handle);
-    absl::Status d = runtime->Destroy(*handle);
+    auto container = runtime->CreateContainer();
+    if (!container.ok()) return container.status();
+    absl::Status s = runtime->CheckLimits(**container);
+    absl::Status d = runtime->Destroy((*container)->Handle());
     if (!s.ok()) return s;
     if (!d.ok()) return d;
     return runtime;
@@ -676,12 +676,12 @@ class LinuxRuntime final : public Runtime {
 
   absl::Status Lifecycle(double* phase_ms) override {
     PhaseClock clock(phase_ms);
-    auto handle = Create();
+    auto container = CreateContainer();
     clock.Lap();
-    if (!handle.ok()) return handle.status();
-    absl::Status s = RunTrue(*handle);
+    if (!container.ok()) return container.status();
+    absl::Status s = RunTrue(**container);
     clock.Lap();
-    absl::Status d = Destroy(*handle);
+    absl::Status d = Destroy((*container)->Handle());
     clock.Lap();
     return s.ok() ? d : s;
   }
@@ -692,13 +692,7 @@ class LinuxRuntime final : public Runtime {
   }
 
   absl::StatusOr<std::string> Create() override {
-    ContainerSpec spec;
-    spec.handle = absl::StrCat("dgb", getpid(), privileged_ ? "-p-" : "-u-", world_.NextId());
-    spec.image.uri = world_.image;
-    spec.privileged = privileged_;
-    spec.limits.memory.limit_in_bytes = kMemoryLimitBytes;
-    spec.limits.pid.max = kPidsLimit;
-    auto container = backend_.Create(spec);
+    auto container = CreateContainer();
     if (!container.ok()) return container.status();
     return (*container)->Handle();
   }
@@ -720,30 +714,48 @@ class LinuxRuntime final : public Runtime {
   LinuxRuntime(World& world, LinuxBackend& backend, bool privileged)
       : world_(world), backend_(backend), privileged_(privileged) {}
 
-  absl::Status RunTrue(const std::string& handle) {
-    auto container = backend_.Lookup(handle);
-    if (!container.ok()) return container.status();
+  absl::StatusOr<std::unique_ptr<Container>> CreateContainer() {
+    ContainerSpec spec;
+    spec.handle = absl::StrCat("dgb", getpid(), privileged_ ? "-p-" : "-u-", world_.NextId());
+    spec.image.uri = world_.image;
+    spec.privileged = privileged_;
+    spec.limits.memory.limit_in_bytes = kMemoryLimitBytes;
+    spec.limits.pid.max = kPidsLimit;
+    return backend_.Create(spec);
+  }
+
+  absl::Status RunTrue(Container& container) {
     ProcessSpec process;
     process.path = "/bin/true";
-    auto p = (*container)->Run(process, ProcessIO{});
+    auto p = container.Run(process, ProcessIO{});
     if (!p.ok()) return p.status();
     auto code = (*p)->Wait(absl::Now() + absl::Seconds(60));
     if (!code.ok()) return code.status();
     if (*code != 0) {
-      return absl::InternalError(absl::StrCat("/bin/true exited ", *code, " in ", handle));
+      return absl::InternalError(
+          absl::StrCat("/bin/true exited ", *code, " in ", container.Handle()));
     }
     return absl::OkStatus();
   }
 
-  absl::Status CheckLimits(const std::string& handle) {
-    auto container = backend_.Lookup(handle);
-    if (!container.ok()) return container.status();
-    auto memory = (*container)->CurrentMemoryLimits();
+  // The memory limit as the API reports it, and pids.max from the host's
+  // cgroup (v1 pids hierarchy, or v2) `diego-garden-<name>/<handle>`.
+  absl::Status CheckLimits(Container& container) {
+    auto memory = container.CurrentMemoryLimits();
     if (!memory.ok()) return memory.status();
     if (memory->limit_in_bytes != kMemoryLimitBytes) {
       return absl::FailedPreconditionError(absl::StrCat(
           "LinuxBackend: memory limit is ", memory->limit_in_bytes, ", expected ",
           kMemoryLimitBytes));
+    }
+    const std::string cgroup =
+        absl::StrCat("/diego-garden-", BackendName(), "/", container.Handle(), "/pids.max");
+    std::string file = "/sys/fs/cgroup/pids" + cgroup;
+    if (!fs::exists(file)) file = "/sys/fs/cgroup" + cgroup;
+    std::string text(absl::StripAsciiWhitespace(ReadFileOrEmpty(file)));
+    if (text != absl::StrCat(kPidsLimit)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("LinuxBackend: ", file, " is \"", text, "\", expected ", kPidsLimit));
     }
     return absl::OkStatus();
   }

@@ -39,30 +39,15 @@ class Writer {
 class Reader {
  public:
   explicit Reader(const std::string& in) : in_(in) {}
-  bool U8(uint8_t* v) {
-    uint64_t x;
-    if (!Fixed(&x, 1)) return false;
-    *v = static_cast<uint8_t>(x);
-    return true;
-  }
+  bool U8(uint8_t* v) { return Unsigned(v); }
   bool Bool(bool* v) {
     uint8_t x;
     if (!U8(&x) || x > 1) return false;
     *v = x == 1;
     return true;
   }
-  bool U16(uint16_t* v) {
-    uint64_t x;
-    if (!Fixed(&x, 2)) return false;
-    *v = static_cast<uint16_t>(x);
-    return true;
-  }
-  bool U32(uint32_t* v) {
-    uint64_t x;
-    if (!Fixed(&x, 4)) return false;
-    *v = static_cast<uint32_t>(x);
-    return true;
-  }
+  bool U16(uint16_t* v) { return Unsigned(v); }
+  bool U32(uint32_t* v) { return Unsigned(v); }
   bool I32(int32_t* v) {
     uint32_t x;
     if (!U32(&x)) return false;
@@ -93,6 +78,14 @@ class Reader {
   bool AtEnd() const { return pos_ == in_.size(); }
 
  private:
+  // A little-endian unsigned integer of T's size.
+  template <typename T>
+  bool Unsigned(T* v) {
+    uint64_t x;
+    if (!Fixed(&x, sizeof(T))) return false;
+    *v = static_cast<T>(x);
+    return true;
+  }
   bool Fixed(uint64_t* v, int bytes) {
     if (in_.size() - pos_ < static_cast<size_t>(bytes)) return false;
     uint64_t x = 0;

@@ -89,16 +89,16 @@ absl::Status ReadUint(const Json& obj, const std::string& path, absl::string_vie
   return absl::OkStatus();
 }
 
+// ReadUint into an optional, set only when the field is present.
 template <typename T>
 absl::Status ReadOptionalUint(const Json& obj, const std::string& path, absl::string_view key,
                               std::optional<T>* out) {
-  const Json* j = Field(obj, key);
-  if (j == nullptr) {
+  if (Field(obj, key) == nullptr) {
     return absl::OkStatus();
   }
-  uint64_t v;
-  DIEGO_RETURN_IF_ERROR(DecodeUint(*j, Join(path, key), std::numeric_limits<T>::max(), &v));
-  *out = static_cast<T>(v);
+  T v{};
+  DIEGO_RETURN_IF_ERROR(ReadUint(obj, path, key, &v));
+  *out = v;
   return absl::OkStatus();
 }
 
@@ -131,30 +131,30 @@ absl::Status ReadDuration(const Json& obj, const std::string& path, absl::string
   return absl::OkStatus();
 }
 
-absl::Status ReadString(const Json& obj, const std::string& path, absl::string_view key,
-                        std::string* out) {
+// Reads a field whose JSON type `is_type` accepts (`expected` names it).
+template <typename T>
+absl::Status ReadScalar(const Json& obj, const std::string& path, absl::string_view key,
+                        bool (Json::*is_type)() const noexcept, absl::string_view expected,
+                        T* out) {
   const Json* j = Field(obj, key);
   if (j == nullptr) {
     return absl::OkStatus();
   }
-  if (!j->is_string()) {
-    return TypeError(Join(path, key), "a string");
+  if (!(j->*is_type)()) {
+    return TypeError(Join(path, key), expected);
   }
-  *out = j->get<std::string>();
+  *out = j->get<T>();
   return absl::OkStatus();
+}
+
+absl::Status ReadString(const Json& obj, const std::string& path, absl::string_view key,
+                        std::string* out) {
+  return ReadScalar(obj, path, key, &Json::is_string, "a string", out);
 }
 
 absl::Status ReadBool(const Json& obj, const std::string& path, absl::string_view key,
                       bool* out) {
-  const Json* j = Field(obj, key);
-  if (j == nullptr) {
-    return absl::OkStatus();
-  }
-  if (!j->is_boolean()) {
-    return TypeError(Join(path, key), "a boolean");
-  }
-  *out = j->get<bool>();
-  return absl::OkStatus();
+  return ReadScalar(obj, path, key, &Json::is_boolean, "a boolean", out);
 }
 
 absl::Status ReadStrings(const Json& obj, const std::string& path, absl::string_view key,
@@ -230,6 +230,20 @@ absl::Status ReadObject(const Json& obj, const std::string& path, absl::string_v
   return decode(*j, Join(path, key), out);
 }
 
+// ReadObject into an optional, set only when the field is present.
+template <typename T, typename Decode>
+absl::Status ReadOptionalObject(const Json& obj, const std::string& path, absl::string_view key,
+                                std::optional<T>* out, Decode decode) {
+  const Json* j = Field(obj, key);
+  if (j == nullptr) {
+    return absl::OkStatus();
+  }
+  T value;
+  DIEGO_RETURN_IF_ERROR(decode(*j, Join(path, key), &value));
+  *out = std::move(value);
+  return absl::OkStatus();
+}
+
 // Writers for Go's `omitempty`.
 void PutString(Json& j, const char* key, const std::string& v) {
   if (!v.empty()) {
@@ -245,6 +259,18 @@ void PutStrings(Json& j, const char* key, const std::vector<std::string>& v) {
   if (!v.empty()) {
     j[key] = v;
   }
+}
+// Writes `v` as an array of `encode(element)`, left out when empty.
+template <typename T, typename Encode>
+void PutArray(Json& j, const char* key, const std::vector<T>& v, Encode encode) {
+  if (v.empty()) {
+    return;
+  }
+  Json a = Json::array();
+  for (const T& element : v) {
+    a.push_back(encode(element));
+  }
+  j[key] = std::move(a);
 }
 
 // --- Per-type codecs (path-aware) ---------------------------------------------
@@ -399,26 +425,18 @@ absl::Status DecodeNetIn(const Json& j, const std::string& path, NetInSpec* out)
 Json EncodeRule(const NetOutRule& v) {
   Json j = Json::object();
   PutUint(j, "protocol", static_cast<uint64_t>(v.protocol));
-  if (!v.networks.empty()) {
-    Json networks = Json::array();
-    for (const IpRange& r : v.networks) {
-      Json n = Json::object();
-      PutString(n, "start", r.start);
-      PutString(n, "end", r.end);
-      networks.push_back(std::move(n));
-    }
-    j["networks"] = std::move(networks);
-  }
-  if (!v.ports.empty()) {
-    Json ports = Json::array();
-    for (const PortRange& r : v.ports) {
-      Json p = Json::object();
-      PutUint(p, "start", r.start);
-      PutUint(p, "end", r.end);
-      ports.push_back(std::move(p));
-    }
-    j["ports"] = std::move(ports);
-  }
+  PutArray(j, "networks", v.networks, [](const IpRange& r) {
+    Json n = Json::object();
+    PutString(n, "start", r.start);
+    PutString(n, "end", r.end);
+    return n;
+  });
+  PutArray(j, "ports", v.ports, [](const PortRange& r) {
+    Json p = Json::object();
+    PutUint(p, "start", r.start);
+    PutUint(p, "end", r.end);
+    return p;
+  });
   if (v.icmps.has_value()) {
     Json icmps = Json::object();
     PutUint(icmps, "type", static_cast<uint64_t>(v.icmps->type));
@@ -471,11 +489,7 @@ absl::Status DecodeRule(const Json& j, const std::string& path, NetOutRule* out)
   out->protocol = static_cast<Protocol>(protocol);
   DIEGO_RETURN_IF_ERROR(ReadArray(j, path, "networks", &out->networks, DecodeIpRange));
   DIEGO_RETURN_IF_ERROR(ReadArray(j, path, "ports", &out->ports, DecodePortRange));
-  if (const Json* icmps = Field(j, "icmps")) {
-    IcmpControl icmp;
-    DIEGO_RETURN_IF_ERROR(DecodeIcmp(*icmps, Join(path, "icmps"), &icmp));
-    out->icmps = icmp;
-  }
+  DIEGO_RETURN_IF_ERROR(ReadOptionalObject(j, path, "icmps", &out->icmps, DecodeIcmp));
   return ReadBool(j, path, "log", &out->log);
 }
 
@@ -551,14 +565,6 @@ absl::Status DecodeTty(const Json& j, const std::string& path, TtySpec* out) {
     out->window_size = size;
   }
   return absl::OkStatus();
-}
-
-Json EncodeBindMounts(const std::vector<BindMount>& v) {
-  Json a = Json::array();
-  for (const BindMount& m : v) {
-    a.push_back(EncodeBindMount(m));
-  }
-  return a;
 }
 
 Json EncodePortMapping(const PortMapping& v) {
@@ -683,11 +689,7 @@ absl::Status DecodeProcessSpec(const Json& j, const std::string& path, ProcessSp
   DIEGO_RETURN_IF_ERROR(ReadString(j, path, "user", &out->user));
   DIEGO_RETURN_IF_ERROR(ReadObject(j, path, "rlimits", &out->rlimits, DecodeRlimits));
   DIEGO_RETURN_IF_ERROR(ReadObject(j, path, "limits", &out->limits, DecodeProcessLimits));
-  if (const Json* tty = Field(j, "tty")) {
-    TtySpec spec;
-    DIEGO_RETURN_IF_ERROR(DecodeTty(*tty, Join(path, "tty"), &spec));
-    out->tty = spec;
-  }
+  DIEGO_RETURN_IF_ERROR(ReadOptionalObject(j, path, "tty", &out->tty, DecodeTty));
   DIEGO_RETURN_IF_ERROR(ReadObject(j, path, "image", &out->image, DecodeImage));
   return ReadArray(j, path, "bind_mounts", &out->bind_mounts, DecodeBindMount);
 }
@@ -711,11 +713,8 @@ absl::Status DecodeMetrics(const Json& j, const std::string& path, Metrics* out)
   DIEGO_RETURN_IF_ERROR(ReadObject(j, path, "MemoryStat", &out->memory, DecodeMemoryStat));
   DIEGO_RETURN_IF_ERROR(ReadObject(j, path, "CPUStat", &out->cpu, DecodeCpuStat));
   DIEGO_RETURN_IF_ERROR(ReadObject(j, path, "DiskStat", &out->disk, DecodeDiskStat));
-  if (const Json* net = Field(j, "NetworkStat")) {
-    ContainerNetworkStat stat;
-    DIEGO_RETURN_IF_ERROR(DecodeNetworkStat(*net, Join(path, "NetworkStat"), &stat));
-    out->network = stat;
-  }
+  DIEGO_RETURN_IF_ERROR(
+      ReadOptionalObject(j, path, "NetworkStat", &out->network, DecodeNetworkStat));
   DIEGO_RETURN_IF_ERROR(ReadObject(j, path, "PidStat", &out->pid, DecodePidStat));
   DIEGO_RETURN_IF_ERROR(ReadDuration(j, path, "Age", &out->age));
   return ReadUint(j, path, "CPUEntitlement", &out->cpu_entitlement);
@@ -759,9 +758,7 @@ Json ToJson(const ContainerSpec& v) {
   }
   PutString(j, "rootfs", v.rootfs_path);
   j["image"] = EncodeImage(v.image);
-  if (!v.bind_mounts.empty()) {
-    j["bind_mounts"] = EncodeBindMounts(v.bind_mounts);
-  }
+  PutArray(j, "bind_mounts", v.bind_mounts, EncodeBindMount);
   PutString(j, "network", v.network);
   if (!v.properties.empty()) {
     j["properties"] = v.properties;
@@ -771,20 +768,8 @@ Json ToJson(const ContainerSpec& v) {
     j["privileged"] = true;
   }
   j["limits"] = EncodeLimits(v.limits);
-  if (!v.net_out.empty()) {
-    Json rules = Json::array();
-    for (const NetOutRule& r : v.net_out) {
-      rules.push_back(EncodeRule(r));
-    }
-    j["netout_rules"] = std::move(rules);
-  }
-  if (!v.net_in.empty()) {
-    Json net_in = Json::array();
-    for (const NetInSpec& n : v.net_in) {
-      net_in.push_back(EncodeNetIn(n));
-    }
-    j["netin"] = std::move(net_in);
-  }
+  PutArray(j, "netout_rules", v.net_out, EncodeRule);
+  PutArray(j, "netin", v.net_in, EncodeNetIn);
   return j;
 }
 
@@ -805,9 +790,7 @@ Json ToJson(const ProcessSpec& v) {
     j["tty"] = EncodeTty(*v.tty);
   }
   j["image"] = EncodeImage(v.image);
-  if (!v.bind_mounts.empty()) {
-    j["bind_mounts"] = EncodeBindMounts(v.bind_mounts);
-  }
+  PutArray(j, "bind_mounts", v.bind_mounts, EncodeBindMount);
   return j;
 }
 

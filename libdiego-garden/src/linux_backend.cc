@@ -370,6 +370,9 @@ class LinuxBackend::Impl : public std::enable_shared_from_this<LinuxBackend::Imp
   absl::StatusOr<Metrics> GetMetrics(const RecordPtr& rec);
   absl::Status StreamIn(const RecordPtr& rec, absl::string_view path, absl::string_view user,
                         absl::string_view tar);
+  // Where StreamIn/StreamOut run tar: the container's init and id mapping;
+  // FailedPrecondition when its init is not running.
+  absl::StatusOr<StreamTarget> StreamTargetOf(const RecordPtr& rec);
   absl::StatusOr<std::string> StreamOut(const RecordPtr& rec, absl::string_view path,
                                         absl::string_view user);
   absl::StatusOr<CpuLimits> CurrentCpuLimits(const RecordPtr& rec);
@@ -1098,8 +1101,7 @@ absl::StatusOr<Metrics> LinuxBackend::Impl::GetMetrics(const RecordPtr& rec) {
   return m;
 }
 
-absl::Status LinuxBackend::Impl::StreamIn(const RecordPtr& rec, absl::string_view path,
-                                          absl::string_view user, absl::string_view tar) {
+absl::StatusOr<StreamTarget> LinuxBackend::Impl::StreamTargetOf(const RecordPtr& rec) {
   StreamTarget target;
   {
     absl::MutexLock lock(&rec->mu);
@@ -1113,6 +1115,12 @@ absl::Status LinuxBackend::Impl::StreamIn(const RecordPtr& rec, absl::string_vie
   target.nstar_binary = nstar_binary_;
   target.uid_map_start = options_.uid_map_start;
   target.uid_map_length = options_.uid_map_length;
+  return target;
+}
+
+absl::Status LinuxBackend::Impl::StreamIn(const RecordPtr& rec, absl::string_view path,
+                                          absl::string_view user, absl::string_view tar) {
+  DIEGO_ASSIGN_OR_RETURN(StreamTarget target, StreamTargetOf(rec));
   absl::Status s = garden::StreamIn(target, path, user, tar);
   Touch(rec, clock_);
   return s;
@@ -1121,19 +1129,7 @@ absl::Status LinuxBackend::Impl::StreamIn(const RecordPtr& rec, absl::string_vie
 absl::StatusOr<std::string> LinuxBackend::Impl::StreamOut(const RecordPtr& rec,
                                                           absl::string_view path,
                                                           absl::string_view user) {
-  StreamTarget target;
-  {
-    absl::MutexLock lock(&rec->mu);
-    target.init_pid = rec->init != nullptr ? rec->init->Pid() : 0;
-    target.privileged = rec->state.privileged;
-  }
-  if (target.init_pid == 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("container '", rec->handle, "' has no running init"));
-  }
-  target.nstar_binary = nstar_binary_;
-  target.uid_map_start = options_.uid_map_start;
-  target.uid_map_length = options_.uid_map_length;
+  DIEGO_ASSIGN_OR_RETURN(StreamTarget target, StreamTargetOf(rec));
   absl::StatusOr<std::string> tar = garden::StreamOut(target, path, user);
   Touch(rec, clock_);
   return tar;
@@ -1397,36 +1393,20 @@ absl::StatusOr<std::unique_ptr<Container>> LinuxBackend::Lookup(absl::string_vie
 }
 
 absl::StatusOr<BulkInfoResult> LinuxBackend::BulkInfo(const std::vector<std::string>& handles) {
-  BulkInfoResult result;
-  for (const std::string& handle : handles) {
-    BulkEntry<ContainerInfo>& entry = result[handle];
-    // Bulk calls do not count as activity (Garden's server pauses the grace
-    // timer only for requests on a container's own routes).
+  // Bulk calls do not count as activity (Garden's server pauses the grace
+  // timer only for requests on a container's own routes).
+  return CollectBulk<ContainerInfo>(handles, [this](const std::string& handle) {
     absl::StatusOr<Impl::RecordPtr> rec = impl_->Find(handle, /*touch=*/false);
-    absl::StatusOr<ContainerInfo> info = rec.ok() ? impl_->Info(*rec) : rec.status();
-    if (info.ok()) {
-      entry.value = *std::move(info);
-    } else {
-      entry.error = info.status();
-    }
-  }
-  return result;
+    return rec.ok() ? impl_->Info(*rec) : absl::StatusOr<ContainerInfo>(rec.status());
+  });
 }
 
 absl::StatusOr<BulkMetricsResult> LinuxBackend::BulkMetrics(
     const std::vector<std::string>& handles) {
-  BulkMetricsResult result;
-  for (const std::string& handle : handles) {
-    BulkEntry<Metrics>& entry = result[handle];
+  return CollectBulk<Metrics>(handles, [this](const std::string& handle) {
     absl::StatusOr<Impl::RecordPtr> rec = impl_->Find(handle, /*touch=*/false);
-    absl::StatusOr<Metrics> metrics = rec.ok() ? impl_->GetMetrics(*rec) : rec.status();
-    if (metrics.ok()) {
-      entry.value = *std::move(metrics);
-    } else {
-      entry.error = metrics.status();
-    }
-  }
-  return result;
+    return rec.ok() ? impl_->GetMetrics(*rec) : absl::StatusOr<Metrics>(rec.status());
+  });
 }
 
 }  // namespace diego::garden

@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "diego/base/status_macros.h"
 
 namespace diego::garden {
 namespace {
@@ -332,12 +333,14 @@ absl::Status NetlinkSocket::Batch(std::vector<NetlinkMessage>& msgs) {
   if (msgs.empty()) {
     return absl::OkStatus();
   }
+  return Exchange(msgs, nullptr);
+}
+
+absl::Status NetlinkSocket::Exchange(std::vector<NetlinkMessage>& msgs,
+                                     std::vector<std::vector<char>>* data_replies) {
   uint32_t first_seq = 0;
-  absl::Status s = SendAll(msgs, &first_seq);
-  if (!s.ok()) {
-    return s;
-  }
-  return ReadAcks(msgs, first_seq, nullptr);
+  DIEGO_RETURN_IF_ERROR(SendAll(msgs, &first_seq));
+  return ReadAcks(msgs, first_seq, data_replies);
 }
 
 absl::StatusOr<int> NetlinkSocket::LinkIndex(absl::string_view name) {
@@ -349,17 +352,9 @@ absl::StatusOr<int> NetlinkSocket::LinkIndex(absl::string_view name) {
   uint32_t ext_mask = RTEXT_FILTER_SKIP_STATS;
   msgs.back().AddU32(IFLA_EXT_MASK, ext_mask);
   msgs.back().set_what(absl::StrCat("get link ", std::string(name)));
-  uint32_t first_seq = 0;
-  absl::Status s = SendAll(msgs, &first_seq);
-  if (!s.ok()) {
-    return s;
-  }
   // A successful RTM_GETLINK answers with the link, then (NLM_F_ACK) an ack.
   std::vector<std::vector<char>> replies;
-  s = ReadAcks(msgs, first_seq, &replies);
-  if (!s.ok()) {
-    return s;
-  }
+  DIEGO_RETURN_IF_ERROR(Exchange(msgs, &replies));
   for (const std::vector<char>& r : replies) {
     const auto* h = reinterpret_cast<const nlmsghdr*>(r.data());
     if (h->nlmsg_type == RTM_NEWLINK) {
@@ -377,16 +372,8 @@ absl::StatusOr<std::vector<LinkInfo>> NetlinkSocket::ListLinks() {
   msgs.emplace_back(RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof(ifi));
   msgs.back().AddU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   msgs.back().set_what("list links");
-  uint32_t first_seq = 0;
-  absl::Status s = SendAll(msgs, &first_seq);
-  if (!s.ok()) {
-    return s;
-  }
   std::vector<std::vector<char>> replies;
-  s = ReadAcks(msgs, first_seq, &replies);
-  if (!s.ok()) {
-    return s;
-  }
+  DIEGO_RETURN_IF_ERROR(Exchange(msgs, &replies));
   std::vector<LinkInfo> links;
   for (const std::vector<char>& r : replies) {
     const auto* h = reinterpret_cast<const nlmsghdr*>(r.data());

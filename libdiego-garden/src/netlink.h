@@ -125,6 +125,9 @@ class NetlinkSocket {
   // Reads acks for seqs [first, first+count); calls on_data for data replies.
   absl::Status ReadAcks(std::vector<NetlinkMessage>& msgs, uint32_t first_seq,
                         std::vector<std::vector<char>>* data_replies);
+  // SendAll, then ReadAcks: data replies (may be null) get the answers.
+  absl::Status Exchange(std::vector<NetlinkMessage>& msgs,
+                        std::vector<std::vector<char>>* data_replies);
 
   int fd_ = -1;
   uint32_t seq_ = 1;

@@ -236,6 +236,40 @@ std::string RuleTarget(absl::string_view rule) {
 // "-A X ..." -> "-D X ...".
 std::string DeleteOf(absl::string_view rule) { return absl::StrCat("-D", rule.substr(2)); }
 
+// iptables-restore input removing, in the filter and nat tables, the chains
+// for which `doomed(chain)` is true: first the rules of other chains that jump
+// to them, then the chains themselves (flush, delete). "" when none match.
+template <typename Pred>
+std::string RemoveChainsScript(SavedTables& saved, Pred doomed_chain) {
+  std::string b;
+  for (const char* table : {"filter", "nat"}) {
+    const SavedTable& t = saved[table];
+    std::set<std::string> doomed;
+    for (const std::string& c : t.chains) {
+      if (doomed_chain(c)) {
+        doomed.insert(c);
+      }
+    }
+    if (doomed.empty()) {
+      continue;
+    }
+    absl::StrAppend(&b, "*", table, "\n");
+    for (const std::string& r : t.rules) {
+      if (doomed.count(RuleTarget(r)) > 0 && doomed.count(RuleChain(r)) == 0) {
+        absl::StrAppend(&b, DeleteOf(r), "\n");
+      }
+    }
+    for (const std::string& c : doomed) {
+      absl::StrAppend(&b, "-F ", c, "\n");
+    }
+    for (const std::string& c : doomed) {
+      absl::StrAppend(&b, "-X ", c, "\n");
+    }
+    absl::StrAppend(&b, "COMMIT\n");
+  }
+  return b;
+}
+
 std::string Base36(uint64_t v) {
   const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";
   std::string s;
@@ -379,6 +413,8 @@ class LinuxNetworkManager final : public NetworkManager {
   void SetIpUsed(uint32_t ip, bool used) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     ip_used_[ip - pool_.network] = used;
   }
+  // The entry of `handle`; FailedPrecondition when it has no address.
+  absl::StatusOr<Entry*> EntryLocked(const std::string& handle) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FreeEntry(const Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::StatusOr<std::string> Binary(const std::string& name);
@@ -589,36 +625,10 @@ absl::Status LinuxNetworkManager::RemoveContainerChains(const std::set<std::stri
                                                         bool all_except,
                                                         const std::set<std::string>& except) {
   DIEGO_ASSIGN_OR_RETURN(SavedTables saved, Save());
-  std::string b;
-  for (const char* table : {"filter", "nat"}) {
-    const SavedTable& t = saved[table];
-    std::set<std::string> doomed;
-    for (const std::string& c : t.chains) {
-      std::string id = IdOfChain(c);
-      if (id.empty()) {
-        continue;
-      }
-      if (all_except ? except.count(id) == 0 : ids.count(id) > 0) {
-        doomed.insert(c);
-      }
-    }
-    if (doomed.empty()) {
-      continue;
-    }
-    absl::StrAppend(&b, "*", table, "\n");
-    for (const std::string& r : t.rules) {
-      if (doomed.count(RuleTarget(r)) > 0 && doomed.count(RuleChain(r)) == 0) {
-        absl::StrAppend(&b, DeleteOf(r), "\n");
-      }
-    }
-    for (const std::string& c : doomed) {
-      absl::StrAppend(&b, "-F ", c, "\n");
-    }
-    for (const std::string& c : doomed) {
-      absl::StrAppend(&b, "-X ", c, "\n");
-    }
-    absl::StrAppend(&b, "COMMIT\n");
-  }
+  const std::string b = RemoveChainsScript(saved, [&](const std::string& c) {
+    const std::string id = IdOfChain(c);
+    return !id.empty() && (all_except ? except.count(id) == 0 : ids.count(id) > 0);
+  });
   if (b.empty()) {
     return absl::OkStatus();
   }
@@ -678,32 +688,9 @@ absl::Status LinuxNetworkManager::Teardown() {
     if (!saved.ok()) {
       result.Update(saved.status());
     } else {
-      std::string b;
-      for (const char* table : {"filter", "nat"}) {
-        SavedTable& t = (*saved)[table];
-        std::set<std::string> ours;
-        for (const std::string& c : t.chains) {
-          if (absl::StartsWith(c, options_.name + "-")) {
-            ours.insert(c);
-          }
-        }
-        if (ours.empty()) {
-          continue;
-        }
-        absl::StrAppend(&b, "*", table, "\n");
-        for (const std::string& r : t.rules) {
-          if (ours.count(RuleTarget(r)) > 0 && ours.count(RuleChain(r)) == 0) {
-            absl::StrAppend(&b, DeleteOf(r), "\n");
-          }
-        }
-        for (const std::string& c : ours) {
-          absl::StrAppend(&b, "-F ", c, "\n");
-        }
-        for (const std::string& c : ours) {
-          absl::StrAppend(&b, "-X ", c, "\n");
-        }
-        absl::StrAppend(&b, "COMMIT\n");
-      }
+      const std::string b = RemoveChainsScript(*saved, [this](const std::string& c) {
+        return absl::StartsWith(c, options_.name + "-");
+      });
       if (!b.empty()) {
         result.Update(IptablesRestore("teardown", b));
       }
@@ -782,6 +769,16 @@ absl::StatusOr<uint32_t> LinuxNetworkManager::PickIp(absl::string_view network) 
         absl::StrCat("network: the requested IP is already allocated: ", FormatIpv4(ip)));
   }
   return ip;
+}
+
+absl::StatusOr<LinuxNetworkManager::Entry*> LinuxNetworkManager::EntryLocked(
+    const std::string& handle) {
+  auto it = entries_.find(handle);
+  if (it == entries_.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("network: no address allocated for handle ", handle));
+  }
+  return &it->second;
 }
 
 void LinuxNetworkManager::FreeEntry(const Entry& e) {
@@ -961,11 +958,7 @@ absl::StatusOr<PortMapping> LinuxNetworkManager::NetIn(ContainerNetwork* net, ui
   bool first = false;
   {
     absl::MutexLock lock(&mu_);
-    auto it = entries_.find(net->handle);
-    if (it == entries_.end()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("network: no address allocated for handle ", net->handle));
-    }
+    DIEGO_ASSIGN_OR_RETURN(Entry * entry, EntryLocked(net->handle));
     if (host_port == 0) {
       const uint32_t size = options_.port_pool_size;
       for (uint32_t i = 0; i < size; ++i) {
@@ -983,8 +976,8 @@ absl::StatusOr<PortMapping> LinuxNetworkManager::NetIn(ContainerNetwork* net, ui
       return absl::AlreadyExistsError(absl::StrCat("port already acquired: ", host_port));
     }
     ports_used_.insert(host_port);
-    id = it->second.id;
-    first = !it->second.in_chain;
+    id = entry->id;
+    first = !entry->in_chain;
   }
   if (container_port == 0) {
     container_port = host_port;
@@ -1121,13 +1114,9 @@ absl::Status LinuxNetworkManager::NetOut(ContainerNetwork* net,
   bool first = false;
   {
     absl::MutexLock lock(&mu_);
-    auto it = entries_.find(net->handle);
-    if (it == entries_.end()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("network: no address allocated for handle ", net->handle));
-    }
-    id = it->second.id;
-    first = !it->second.out_chain;
+    DIEGO_ASSIGN_OR_RETURN(Entry * entry, EntryLocked(net->handle));
+    id = entry->id;
+    first = !entry->out_chain;
   }
   const std::string chain = OutChain(id);
   std::string b = "*filter\n";

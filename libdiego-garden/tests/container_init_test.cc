@@ -38,6 +38,7 @@ namespace diego::garden {
 namespace {
 
 using ::diego::fakes::IsOk;
+using ::diego::fakes::ReadFileOrEmpty;
 using ::diego::fakes::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -50,13 +51,6 @@ constexpr uint32_t kUidMapLength = 65536;
 absl::Time Soon() { return absl::Now() + absl::Seconds(30); }
 
 std::string InitBinary() { return std::string(DIEGO_GARDEN_HELPER_DIR) + "/diego-garden-init"; }
-
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // Shifts the owner of every file under the tree by `offset` (what the
 // RootfsManager does for unprivileged images).
@@ -313,6 +307,45 @@ TEST_P(ContainerInitTest, RunsAsUserFromPasswd) {
   EXPECT_THAT(RunToEnd(*init_, spec),
               StatusIs(absl::StatusCode::kInternal,
                        "unable to find user nosuchuser: no matching entries in passwd file"));
+}
+
+// Pid 1 reads /etc/passwd, which the container's root controls: a FIFO or a
+// huge file there makes user lookups fail instead of stalling pid 1.
+TEST_P(ContainerInitTest, UnreadablePasswdFailsRunsWithoutStallingInit) {
+  ASSERT_NO_FATAL_FAILURE(Start(Config()));
+  const std::string passwd = rootfs_ + "/etc/passwd";
+  const std::string original = ReadFileOrEmpty(passwd);
+  ASSERT_THAT(original, HasSubstr("vcap:"));
+  EXPECT_EQ(MustRun(Sh("rm /etc/passwd && mkfifo /etc/passwd && stat -c %F /etc/passwd")).out,
+            "fifo\n");
+
+  ProcessSpec spec = Cmd("id", {"-u"});
+  spec.user = "vcap";
+  EXPECT_THAT(RunToEnd(*init_, spec),
+              StatusIs(absl::StatusCode::kInternal,
+                       "user lookup: /etc/passwd is not a regular file"));
+  spec.user = "";
+  EXPECT_THAT(RunToEnd(*init_, spec),
+              StatusIs(absl::StatusCode::kInternal,
+                       "user lookup: /etc/passwd is not a regular file"));
+  EXPECT_THAT(init_->RunningProcessIds(), IsEmpty());
+
+  // Larger than the 16 MiB cap (sparse).
+  ASSERT_EQ(unlink(passwd.c_str()), 0);
+  {
+    std::ofstream f(passwd, std::ios::binary);
+    f << original;
+  }
+  std::filesystem::resize_file(passwd, (16u << 20) + 1);
+  spec.user = "vcap";
+  EXPECT_THAT(RunToEnd(*init_, spec),
+              StatusIs(absl::StatusCode::kInternal, "user lookup: /etc/passwd is too large"));
+
+  // pid 1 still serves: the restored file works again.
+  std::filesystem::resize_file(passwd, original.size());
+  EXPECT_EQ(MustRun(spec).out, "2000\n");
+  spec.user = "root";
+  EXPECT_EQ(MustRun(spec).out, "0\n");
 }
 
 TEST_P(ContainerInitTest, CreatesMissingWorkingDirectoryOwnedByUser) {

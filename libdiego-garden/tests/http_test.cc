@@ -78,6 +78,17 @@ class Collector {
   std::string data_ ABSL_GUARDED_BY(mu_);
 };
 
+// Runs the program at `path` in `c`, its stdout collected by `out`.
+absl::StatusOr<std::unique_ptr<Process>> RunCollectingStdout(Container& c,
+                                                             const std::string& path,
+                                                             Collector& out) {
+  ProcessIO io;
+  io.stdout_sink = out.Sink();
+  ProcessSpec spec;
+  spec.path = path;
+  return c.Run(spec, io);
+}
+
 // A backend whose Ping blocks until released: a hung Garden.
 class HungPingBackend : public fakes::GardenBackendWrapper {
  public:
@@ -486,11 +497,8 @@ TEST_P(GardenHttpTest, WriteStdinAndCloseStdin) {
   std::unique_ptr<Container> c = MustCreate("stdin");
   ASSERT_NE(c, nullptr);
   Collector out;
-  ProcessIO io;
-  io.stdout_sink = out.Sink();
-  ProcessSpec spec;
-  spec.path = "/bin/echo-lines";
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Process> p, c->Run(spec, io));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Process> p,
+                       RunCollectingStdout(*c, "/bin/echo-lines", out));
   ASSERT_OK(p->WriteStdin("first\n"));
   ASSERT_TRUE(out.WaitFor("first\n"));
   const std::string large(100 * 1024, 'L');  // several payloads
@@ -518,11 +526,7 @@ TEST_P(GardenHttpTest, SignalTerminateAndKill) {
   std::unique_ptr<Container> c = MustCreate("sig");
   ASSERT_NE(c, nullptr);
   Collector out;
-  ProcessIO io;
-  io.stdout_sink = out.Sink();
-  ProcessSpec trap;
-  trap.path = "/bin/trap";
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Process> p, c->Run(trap, io));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Process> p, RunCollectingStdout(*c, "/bin/trap", out));
   ASSERT_TRUE(out.WaitFor("ready"));
   EXPECT_THAT(p->Wait(absl::Now() + absl::Milliseconds(50)),
               StatusIs(absl::StatusCode::kDeadlineExceeded));
@@ -685,11 +689,7 @@ TEST_P(GardenHttpTest, ServerStopWhileStreamsAreOpen) {
   std::unique_ptr<Container> c = MustCreate("stop");
   ASSERT_NE(c, nullptr);
   Collector out;
-  ProcessIO io;
-  io.stdout_sink = out.Sink();
-  ProcessSpec spec;
-  spec.path = "/bin/forever";
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Process> p, c->Run(spec, io));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Process> p, RunCollectingStdout(*c, "/bin/forever", out));
   ASSERT_TRUE(out.WaitFor("alive"));
   server_->Stop();
   absl::StatusOr<int> status = p->Wait(absl::Now() + kWait);

@@ -228,10 +228,14 @@ std::map<std::string, TarEntry> ParseTar(const std::string& tar) {
 }
 
 // A process whose root is `rootfs` (own mount namespace, chrooted, paused):
-// what nstar needs from a container's init.
+// what nstar needs from a container's init. With `uid_map_length` > 0 it is
+// also in its own user namespace mapping container ids [0, length) to host
+// ids [start, start + length), as an unprivileged container's init is.
 class FakeContainer {
  public:
-  static std::unique_ptr<FakeContainer> Start(const std::string& rootfs) {
+  static std::unique_ptr<FakeContainer> Start(const std::string& rootfs,
+                                              uint32_t uid_map_start = 0,
+                                              uint32_t uid_map_length = 0) {
     int sync[2];
     if (pipe2(sync, O_CLOEXEC) != 0) return nullptr;
     pid_t pid = fork();
@@ -239,7 +243,8 @@ class FakeContainer {
     if (pid == 0) {
       close(sync[0]);
       prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (unshare(CLONE_NEWNS) != 0) _exit(10);
+      const int flags = CLONE_NEWNS | (uid_map_length > 0 ? CLONE_NEWUSER : 0);
+      if (unshare(flags) != 0) _exit(10);
       if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(11);
       if (chroot(rootfs.c_str()) != 0 || chdir("/") != 0) _exit(12);
       if (write(sync[1], "k", 1) != 1) _exit(13);
@@ -252,6 +257,17 @@ class FakeContainer {
     close(sync[0]);
     auto container = std::unique_ptr<FakeContainer>(new FakeContainer(pid));
     if (n != 1) return nullptr;  // the destructor reaps the failed child
+    if (uid_map_length > 0) {
+      const std::string map = absl::StrCat("0 ", uid_map_start, " ", uid_map_length, "\n");
+      for (const char* file : {"uid_map", "gid_map"}) {
+        const std::string path = absl::StrCat("/proc/", pid, "/", file);
+        int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return nullptr;
+        const bool ok = write(fd, map.data(), map.size()) == static_cast<ssize_t>(map.size());
+        close(fd);
+        if (!ok) return nullptr;
+      }
+    }
     return container;
   }
   ~FakeContainer() {
@@ -642,7 +658,8 @@ class StreamTest : public RootfsTest, public ::testing::WithParamInterface<bool>
     ASSERT_OK_AND_ASSIGN(lower_, manager_->PrepareImage(image_, privileged()));
     dir_ = base_ + "/container";
     ASSERT_OK_AND_ASSIGN(rootfs_, manager_->MountRootfs(dir_, lower_, privileged()));
-    container_ = FakeContainer::Start(rootfs_);
+    container_ = privileged() ? FakeContainer::Start(rootfs_)
+                              : FakeContainer::Start(rootfs_, kUidStart, kUidLength);
     ASSERT_NE(container_, nullptr);
     target_.nstar_binary = NstarPath();
     target_.init_pid = container_->pid();
@@ -770,6 +787,102 @@ TEST_P(StreamTest, HelperHasNoMoreRightsThanTheContainersRoot) {
   ASSERT_EQ(chmod((rootfs_ + "/home/vcap").c_str(), 0700), 0);
   ASSERT_THAT(StreamIn(target_, "/home/vcap/by-root", "", tar.Finish()), IsOk());
   EXPECT_EQ(Lstat(rootfs_ + "/home/vcap/by-root/f").st_uid, HostId(0));
+}
+
+// Garden's stream-in/out run inside the container: its root has the
+// (namespaced) capabilities of the container's root, e.g. over a directory
+// or a 0600 file of another user.
+TEST_P(StreamTest, RootHasTheContainerRootsCapabilities) {
+  const std::string home = rootfs_ + "/home/vcap";
+  ASSERT_EQ(chown(home.c_str(), HostId(kVcap), HostId(kVcap)), 0);
+  ASSERT_EQ(chmod(home.c_str(), 0755), 0);
+
+  TarBuilder by_root;
+  by_root.Dir("dir/");
+  by_root.File("dir/root.txt", "root's\n");
+  by_root.File("top.txt", "top\n");
+  ASSERT_THAT(StreamIn(target_, "/home/vcap", "root", by_root.Finish()), IsOk());
+  for (const char* p : {"/dir", "/dir/root.txt", "/top.txt"}) {
+    EXPECT_EQ(Lstat(home + p).st_uid, HostId(0)) << p;
+    EXPECT_EQ(Lstat(home + p).st_gid, HostId(0)) << p;
+  }
+  EXPECT_EQ(ReadFile(home + "/dir/root.txt"), "root's\n");
+  EXPECT_EQ(Lstat(home).st_uid, HostId(kVcap));  // the destination keeps its owner
+
+  TarBuilder by_vcap;
+  by_vcap.File("vcap.txt", "vcap's\n");
+  ASSERT_THAT(StreamIn(target_, "/home/vcap", "vcap", by_vcap.Finish()), IsOk());
+  EXPECT_EQ(Lstat(home + "/vcap.txt").st_uid, HostId(kVcap));
+  EXPECT_EQ(Lstat(home + "/vcap.txt").st_gid, HostId(kVcap));
+
+  // A 0600 file of vcap (in a 0700 directory): root reads it, the owner
+  // appears with its container id.
+  ASSERT_EQ(mkdir((home + "/private").c_str(), 0700), 0);
+  WriteFile(home + "/private/secret", "vcap only\n");
+  for (const char* p : {"/private", "/private/secret"}) {
+    ASSERT_EQ(chown((home + p).c_str(), HostId(kVcap), HostId(kVcap)), 0) << p;
+  }
+  ASSERT_EQ(chmod((home + "/private/secret").c_str(), 0600), 0);
+  ASSERT_OK_AND_ASSIGN(std::string out, StreamOut(target_, "/home/vcap/private/secret", ""));
+  std::map<std::string, TarEntry> entries = ParseTar(out);
+  ASSERT_EQ(entries.count("secret"), 1u);
+  EXPECT_EQ(entries["secret"].data, "vcap only\n");
+  EXPECT_EQ(entries["secret"].uid, kVcap);
+  EXPECT_EQ(entries["secret"].gid, kVcap);
+  EXPECT_EQ(entries["secret"].mode & 0777, 0600u);
+  ASSERT_OK_AND_ASSIGN(std::string dir_out, StreamOut(target_, "/home/vcap/private", "root"));
+  EXPECT_EQ(ParseTar(dir_out)["private/secret"].data, "vcap only\n");
+
+  // Other users have no capabilities: nobody can neither read nor write there.
+  EXPECT_THAT(StreamOut(target_, "/home/vcap/private/secret", "nobody"),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("ermission denied")));
+  TarBuilder by_nobody;
+  by_nobody.File("nobody.txt", "x");
+  EXPECT_THAT(StreamIn(target_, "/home/vcap/private", "nobody", by_nobody.Finish()),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("ermission denied")));
+  EXPECT_FALSE(Exists(home + "/private/nobody.txt"));
+
+  // The capabilities are the container's: unprivileged, none over a file
+  // whose owner is not mapped into the container (host root's).
+  ASSERT_EQ(mkdir((rootfs_ + "/hostowned").c_str(), 0755), 0);
+  ASSERT_EQ(chown((rootfs_ + "/hostowned").c_str(), 0, 0), 0);
+  WriteFile(rootfs_ + "/hostowned/secret", "host\n");
+  ASSERT_EQ(chown((rootfs_ + "/hostowned/secret").c_str(), 0, 0), 0);
+  ASSERT_EQ(chmod((rootfs_ + "/hostowned/secret").c_str(), 0600), 0);
+  TarBuilder into_host;
+  into_host.File("f", "x");
+  absl::Status in_status = StreamIn(target_, "/hostowned", "", into_host.Finish());
+  absl::StatusOr<std::string> out_status = StreamOut(target_, "/hostowned/secret", "");
+  if (privileged()) {
+    EXPECT_THAT(in_status, IsOk());
+    EXPECT_EQ(Lstat(rootfs_ + "/hostowned/f").st_uid, 0u);
+    ASSERT_THAT(out_status.status(), IsOk());
+    EXPECT_EQ(ParseTar(*out_status)["secret"].data, "host\n");
+  } else {
+    EXPECT_THAT(in_status, StatusIs(absl::StatusCode::kInternal, HasSubstr("ermission denied")));
+    EXPECT_FALSE(Exists(rootfs_ + "/hostowned/f"));
+    EXPECT_THAT(out_status.status(),
+                StatusIs(absl::StatusCode::kInternal, HasSubstr("ermission denied")));
+  }
+}
+
+TEST_P(StreamTest, UnprivilegedTargetOutsideAUserNamespaceIsRefused) {
+  if (privileged()) {
+    // A privileged container needs no user namespace.
+    StreamTarget plain = target_;
+    EXPECT_THAT(StreamIn(plain, "/tmp/plain", "", TarBuilder().Finish()), IsOk());
+    EXPECT_TRUE(Exists(rootfs_ + "/tmp/plain"));
+    return;
+  }
+  std::unique_ptr<FakeContainer> no_userns = FakeContainer::Start(rootfs_);
+  ASSERT_NE(no_userns, nullptr);
+  StreamTarget wrong = target_;
+  wrong.init_pid = no_userns->pid();
+  EXPECT_THAT(StreamIn(wrong, "/tmp/wrong", "", TarBuilder().Finish()),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("not in a user namespace")));
+  EXPECT_FALSE(Exists(rootfs_ + "/tmp/wrong"));
+  EXPECT_THAT(StreamOut(wrong, "/etc/passwd", ""),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("not in a user namespace")));
 }
 
 TEST_P(StreamTest, SymlinksCannotEscapeTheContainer) {

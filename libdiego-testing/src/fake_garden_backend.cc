@@ -614,20 +614,14 @@ void FakeGardenBackend::ClearFailures() {
 absl::Status FakeGardenBackend::SetMetrics(absl::string_view handle,
                                            const garden::Metrics& metrics) {
   absl::MutexLock lock(&mu_);
-  ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
   c->metrics = metrics;
   return absl::OkStatus();
 }
 
 absl::Status FakeGardenBackend::AddEvent(absl::string_view handle, absl::string_view event) {
   absl::MutexLock lock(&mu_);
-  ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
   c->events.emplace_back(event);
   return absl::OkStatus();
 }
@@ -636,10 +630,7 @@ absl::Status FakeGardenBackend::SetStreamOutContent(absl::string_view handle,
                                                     absl::string_view path,
                                                     absl::string_view tar) {
   absl::MutexLock lock(&mu_);
-  ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
   c->tars[std::string(path)] = std::string(tar);
   return absl::OkStatus();
 }
@@ -681,20 +672,14 @@ std::vector<FakeStreamIn> FakeGardenBackend::StreamIns(absl::string_view handle)
 absl::StatusOr<std::vector<garden::NetOutRule>> FakeGardenBackend::NetOutRules(
     absl::string_view handle) const {
   absl::MutexLock lock(&mu_);
-  const ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(const ContainerState* c, GetLocked(handle));
   return c->net_out;
 }
 
 absl::StatusOr<garden::ContainerSpec> FakeGardenBackend::ContainerSpecOf(
     absl::string_view handle) const {
   absl::MutexLock lock(&mu_);
-  const ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(const ContainerState* c, GetLocked(handle));
   return c->spec;
 }
 
@@ -709,22 +694,8 @@ std::vector<std::string> FakeGardenBackend::Handles() const {
 
 absl::StatusOr<std::optional<int>> FakeGardenBackend::ExitStatus(
     absl::string_view handle, absl::string_view process_id) const {
-  std::shared_ptr<ProcessState> process;
-  {
-    absl::MutexLock lock(&mu_);
-    const ContainerState* c = FindLocked(handle);
-    if (c == nullptr) {
-      return garden::ContainerNotFoundError(handle);
-    }
-    for (const auto& p : c->processes) {
-      if (p->id() == process_id) {
-        process = p;
-      }
-    }
-  }
-  if (process == nullptr) {
-    return garden::ProcessNotFoundError(process_id);
-  }
+  DIEGO_ASSIGN_OR_RETURN(std::shared_ptr<ProcessState> process,
+                         FindProcess(handle, process_id));
   return process->exit_status();
 }
 
@@ -774,10 +745,7 @@ absl::Status FakeGardenBackend::Enter(Call call, absl::string_view handle) {
 absl::Status FakeGardenBackend::EnterContainer(Call call, absl::string_view handle) {
   DIEGO_RETURN_IF_ERROR(Enter(call, handle));
   absl::MutexLock lock(&mu_);
-  ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
   TouchLocked(c);
   return absl::OkStatus();
 }
@@ -791,6 +759,42 @@ const FakeGardenBackend::ContainerState* FakeGardenBackend::FindLocked(
     absl::string_view handle) const {
   auto it = containers_.find(handle);
   return it == containers_.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<FakeGardenBackend::ContainerState*> FakeGardenBackend::GetLocked(
+    absl::string_view handle) {
+  ContainerState* c = FindLocked(handle);
+  if (c == nullptr) {
+    return garden::ContainerNotFoundError(handle);
+  }
+  return c;
+}
+
+absl::StatusOr<const FakeGardenBackend::ContainerState*> FakeGardenBackend::GetLocked(
+    absl::string_view handle) const {
+  const ContainerState* c = FindLocked(handle);
+  if (c == nullptr) {
+    return garden::ContainerNotFoundError(handle);
+  }
+  return c;
+}
+
+absl::StatusOr<std::shared_ptr<ProcessState>> FakeGardenBackend::FindProcess(
+    absl::string_view handle, absl::string_view process_id) const {
+  std::shared_ptr<ProcessState> process;
+  {
+    absl::MutexLock lock(&mu_);
+    DIEGO_ASSIGN_OR_RETURN(const ContainerState* c, GetLocked(handle));
+    for (const auto& p : c->processes) {
+      if (p->id() == process_id) {
+        process = p;
+      }
+    }
+  }
+  if (process == nullptr) {
+    return garden::ProcessNotFoundError(process_id);
+  }
+  return process;
 }
 
 void FakeGardenBackend::TouchLocked(ContainerState* c) { c->last_activity = clock_->Now(); }
@@ -885,10 +889,7 @@ void FakeGardenBackend::Stop() {}
 absl::StatusOr<absl::Duration> FakeGardenBackend::GraceTime(absl::string_view handle) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kGraceTime, handle));
   absl::MutexLock lock(&mu_);
-  const ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(const ContainerState* c, GetLocked(handle));
   return c->grace_time;
 }
 
@@ -1033,18 +1034,12 @@ absl::StatusOr<garden::BulkInfoResult> FakeGardenBackend::BulkInfo(
   DIEGO_RETURN_IF_ERROR(
       Enter(Call::kBulkInfo, std::vector<absl::string_view>(handles.begin(), handles.end())));
   absl::MutexLock lock(&mu_);
-  garden::BulkInfoResult result;
-  for (const std::string& handle : handles) {
-    garden::BulkEntry<garden::ContainerInfo>& entry = result[handle];
-    ContainerState* c = FindLocked(handle);
-    if (c == nullptr) {
-      entry.error = garden::ContainerNotFoundError(handle);
-      continue;
-    }
-    TouchLocked(c);
-    entry.value = InfoLocked(*c);
-  }
-  return result;
+  return garden::CollectBulk<garden::ContainerInfo>(
+      handles, [this](const std::string& handle) -> absl::StatusOr<garden::ContainerInfo> {
+        DIEGO_ASSIGN_OR_RETURN(ContainerState * c, GetLocked(handle));
+        TouchLocked(c);
+        return InfoLocked(*c);
+      });
 }
 
 absl::StatusOr<garden::BulkMetricsResult> FakeGardenBackend::BulkMetrics(
@@ -1052,18 +1047,12 @@ absl::StatusOr<garden::BulkMetricsResult> FakeGardenBackend::BulkMetrics(
   DIEGO_RETURN_IF_ERROR(
       Enter(Call::kBulkMetrics, std::vector<absl::string_view>(handles.begin(), handles.end())));
   absl::MutexLock lock(&mu_);
-  garden::BulkMetricsResult result;
-  for (const std::string& handle : handles) {
-    garden::BulkEntry<garden::Metrics>& entry = result[handle];
-    ContainerState* c = FindLocked(handle);
-    if (c == nullptr) {
-      entry.error = garden::ContainerNotFoundError(handle);
-      continue;
-    }
-    TouchLocked(c);
-    entry.value = MetricsLocked(*c);
-  }
-  return result;
+  return garden::CollectBulk<garden::Metrics>(
+      handles, [this](const std::string& handle) -> absl::StatusOr<garden::Metrics> {
+        DIEGO_ASSIGN_OR_RETURN(ContainerState * c, GetLocked(handle));
+        TouchLocked(c);
+        return MetricsLocked(*c);
+      });
 }
 
 // --- Container operations ----------------------------------------------------------
@@ -1073,10 +1062,7 @@ absl::Status FakeGardenBackend::StopContainer(absl::string_view handle, bool kil
   std::vector<std::shared_ptr<ProcessState>> processes;
   {
     absl::MutexLock lock(&mu_);
-    ContainerState* c = FindLocked(handle);
-    if (c == nullptr) {
-      return garden::ContainerNotFoundError(handle);
-    }
+    DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
     processes = c->processes;
   }
   if (!kill) {
@@ -1101,10 +1087,7 @@ absl::Status FakeGardenBackend::StopContainer(absl::string_view handle, bool kil
 absl::StatusOr<garden::ContainerInfo> FakeGardenBackend::ContainerInfo(absl::string_view handle) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kInfo, handle));
   absl::MutexLock lock(&mu_);
-  const ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(const ContainerState* c, GetLocked(handle));
   return InfoLocked(*c);
 }
 
@@ -1112,10 +1095,7 @@ absl::Status FakeGardenBackend::StreamIn(absl::string_view handle, absl::string_
                                          absl::string_view user, absl::string_view tar) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kStreamIn, handle));
   absl::MutexLock lock(&mu_);
-  ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
   c->tars[std::string(path)] = std::string(tar);
   stream_ins_[std::string(handle)].push_back(
       FakeStreamIn{std::string(path), std::string(user), std::string(tar)});
@@ -1126,10 +1106,7 @@ absl::StatusOr<std::string> FakeGardenBackend::StreamOut(absl::string_view handl
                                                          absl::string_view path) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kStreamOut, handle));
   absl::MutexLock lock(&mu_);
-  const ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(const ContainerState* c, GetLocked(handle));
   auto it = c->tars.find(path);
   if (it == c->tars.end()) {
     return absl::NotFoundError(absl::StrCat("stream out: ", path, ": no such file or directory"));
@@ -1140,10 +1117,7 @@ absl::StatusOr<std::string> FakeGardenBackend::StreamOut(absl::string_view handl
 absl::StatusOr<garden::Limits> FakeGardenBackend::ContainerLimits(absl::string_view handle) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kCurrentLimits, handle));
   absl::MutexLock lock(&mu_);
-  const ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(const ContainerState* c, GetLocked(handle));
   return c->spec.limits;
 }
 
@@ -1152,10 +1126,7 @@ absl::StatusOr<garden::PortMapping> FakeGardenBackend::NetIn(absl::string_view h
                                                              uint32_t container_port) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kNetIn, handle));
   absl::MutexLock lock(&mu_);
-  ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
   return NetInLocked(c, host_port, container_port);
 }
 
@@ -1163,10 +1134,7 @@ absl::Status FakeGardenBackend::NetOut(absl::string_view handle, Call call,
                                        const std::vector<garden::NetOutRule>& rules) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(call, handle));
   absl::MutexLock lock(&mu_);
-  ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
   c->net_out.insert(c->net_out.end(), rules.begin(), rules.end());
   return absl::OkStatus();
 }
@@ -1175,10 +1143,7 @@ absl::StatusOr<std::unique_ptr<garden::Process>> FakeGardenBackend::Run(
     absl::string_view handle, const garden::ProcessSpec& spec_in, garden::ProcessIO io) {
   DIEGO_RETURN_IF_ERROR(Enter(Call::kRun, handle));
   absl::MutexLock lock(&mu_);
-  ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
   TouchLocked(c);
   garden::ProcessSpec spec = spec_in;
   process_specs_[std::string(handle)].push_back(spec);
@@ -1224,22 +1189,8 @@ absl::StatusOr<std::unique_ptr<garden::Process>> FakeGardenBackend::Run(
 absl::StatusOr<std::unique_ptr<garden::Process>> FakeGardenBackend::Attach(
     absl::string_view handle, absl::string_view process_id, garden::ProcessIO io) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kAttach, handle));
-  std::shared_ptr<ProcessState> process;
-  {
-    absl::MutexLock lock(&mu_);
-    const ContainerState* c = FindLocked(handle);
-    if (c == nullptr) {
-      return garden::ContainerNotFoundError(handle);
-    }
-    for (const auto& p : c->processes) {
-      if (p->id() == process_id) {
-        process = p;
-      }
-    }
-  }
-  if (process == nullptr) {
-    return garden::ProcessNotFoundError(process_id);
-  }
+  DIEGO_ASSIGN_OR_RETURN(std::shared_ptr<ProcessState> process,
+                         FindProcess(handle, process_id));
   process->AttachIo(io);
   return std::make_unique<FakeProcess>(this, std::move(process));
 }
@@ -1247,10 +1198,7 @@ absl::StatusOr<std::unique_ptr<garden::Process>> FakeGardenBackend::Attach(
 absl::StatusOr<garden::Metrics> FakeGardenBackend::ContainerMetrics(absl::string_view handle) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kMetrics, handle));
   absl::MutexLock lock(&mu_);
-  const ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(const ContainerState* c, GetLocked(handle));
   return MetricsLocked(*c);
 }
 
@@ -1261,10 +1209,7 @@ absl::Status FakeGardenBackend::SetContainerGraceTime(absl::string_view handle,
     return absl::InvalidArgumentError("grace_time: must not be negative");
   }
   absl::MutexLock lock(&mu_);
-  ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
   c->grace_time = grace_time;
   return absl::OkStatus();
 }
@@ -1272,10 +1217,7 @@ absl::Status FakeGardenBackend::SetContainerGraceTime(absl::string_view handle,
 absl::StatusOr<garden::Properties> FakeGardenBackend::GetProperties(absl::string_view handle) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kProperties, handle));
   absl::MutexLock lock(&mu_);
-  const ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(const ContainerState* c, GetLocked(handle));
   return c->properties;
 }
 
@@ -1283,10 +1225,7 @@ absl::StatusOr<std::string> FakeGardenBackend::GetProperty(absl::string_view han
                                                            absl::string_view name) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kProperties, handle));
   absl::MutexLock lock(&mu_);
-  const ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(const ContainerState* c, GetLocked(handle));
   auto it = c->properties.find(std::string(name));
   if (it == c->properties.end()) {
     return absl::NotFoundError(absl::StrCat("property does not exist: ", name));
@@ -1298,10 +1237,7 @@ absl::Status FakeGardenBackend::SetProperty(absl::string_view handle, absl::stri
                                             absl::string_view value) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kProperties, handle));
   absl::MutexLock lock(&mu_);
-  ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
   c->properties[std::string(name)] = std::string(value);
   return absl::OkStatus();
 }
@@ -1310,10 +1246,7 @@ absl::Status FakeGardenBackend::RemoveProperty(absl::string_view handle,
                                                absl::string_view name) {
   DIEGO_RETURN_IF_ERROR(EnterContainer(Call::kProperties, handle));
   absl::MutexLock lock(&mu_);
-  ContainerState* c = FindLocked(handle);
-  if (c == nullptr) {
-    return garden::ContainerNotFoundError(handle);
-  }
+  DIEGO_ASSIGN_OR_RETURN(ContainerState* c, GetLocked(handle));
   if (c->properties.erase(std::string(name)) == 0) {
     return absl::NotFoundError(absl::StrCat("property does not exist: ", name));
   }

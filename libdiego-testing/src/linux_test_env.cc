@@ -2,13 +2,19 @@
 
 #include "diego/testing/linux_test_env.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "diego/base/clock.h"
 
 namespace diego::fakes {
 namespace {
@@ -145,6 +152,80 @@ std::string FreshTestDir(const std::string& suffix) {
   fs::remove_all(p, ec);
   fs::create_directories(p, ec);
   return p.string();
+}
+
+void OutputBuffer::Append(absl::string_view s) {
+  absl::MutexLock lock(&mu_);
+  text_.append(s.data(), s.size());
+}
+
+std::string OutputBuffer::Text() const {
+  absl::MutexLock lock(&mu_);
+  return text_;
+}
+
+garden::ProcessSpec Sh(const std::string& script, const std::string& user) {
+  garden::ProcessSpec spec;
+  spec.path = "/bin/sh";
+  spec.args = {"-c", script};
+  spec.user = user;
+  return spec;
+}
+
+absl::StatusOr<RunResult> RunIn(garden::Container& c, const garden::ProcessSpec& spec,
+                                absl::Duration timeout) {
+  auto out = std::make_shared<OutputBuffer>();
+  auto err = std::make_shared<OutputBuffer>();
+  garden::ProcessIO io;
+  io.stdin_data = "";
+  io.stdout_sink = [out](absl::string_view s) { out->Append(s); };
+  io.stderr_sink = [err](absl::string_view s) { err->Append(s); };
+  absl::StatusOr<std::unique_ptr<garden::Process>> p = c.Run(spec, io);
+  if (!p.ok()) return p.status();
+  absl::StatusOr<int> code = (*p)->Wait(Clock::Real()->Now() + timeout);
+  if (!code.ok()) return code.status();
+  return RunResult{*code, out->Text(), err->Text()};
+}
+
+std::pair<int, std::string> HostSh(const std::string& command) {
+  std::string output;
+  FILE* f = ::popen(("{ " + command + "; } 2>&1").c_str(), "r");
+  if (f == nullptr) return {-1, "popen failed"};
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) output.append(buf, n);
+  int status = ::pclose(f);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string HttpGet(const std::string& ip, int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  struct timeval tv {2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    std::string req = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: x\r\n\r\n");
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
+    }
+  }
+  ::close(fd);
+  return response;
 }
 
 }  // namespace diego::fakes

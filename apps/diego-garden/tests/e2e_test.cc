@@ -40,7 +40,12 @@ namespace diego::garden {
 namespace {
 
 namespace fs = std::filesystem;
+using ::diego::fakes::HttpGet;
 using ::diego::fakes::IsOk;
+using ::diego::fakes::ReadFileOrEmpty;
+using ::diego::fakes::RunIn;
+using ::diego::fakes::RunResult;
+using ::diego::fakes::Sh;
 using ::diego::fakes::StatusIs;
 using ::testing::Contains;
 using ::testing::HasSubstr;
@@ -48,88 +53,8 @@ using ::testing::Not;
 
 constexpr char kPool[] = "10.250.0.0/24";
 
-class Buffer {
- public:
-  void Append(absl::string_view s) {
-    absl::MutexLock lock(&mu_);
-    text_.append(s.data(), s.size());
-  }
-  std::string Text() const {
-    absl::MutexLock lock(&mu_);
-    return text_;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::string text_;
-};
-
-ProcessSpec Sh(const std::string& script) {
-  ProcessSpec spec;
-  spec.path = "/bin/sh";
-  spec.args = {"-c", script};
-  return spec;
-}
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-absl::StatusOr<RunResult> RunIn(Container& c, const ProcessSpec& spec) {
-  auto out = std::make_shared<Buffer>();
-  auto err = std::make_shared<Buffer>();
-  ProcessIO io;
-  io.stdin_data = "";
-  io.stdout_sink = [out](absl::string_view s) { out->Append(s); };
-  io.stderr_sink = [err](absl::string_view s) { err->Append(s); };
-  absl::StatusOr<std::unique_ptr<Process>> p = c.Run(spec, io);
-  if (!p.ok()) return p.status();
-  absl::StatusOr<int> code = (*p)->Wait(Clock::Real()->Now() + absl::Seconds(60));
-  if (!code.ok()) return code.status();
-  return RunResult{*code, out->Text(), err->Text()};
-}
-
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string HostOutput(const std::string& command) {
-  std::string output;
-  FILE* f = ::popen(("{ " + command + "; } 2>&1").c_str(), "r");
-  if (f == nullptr) return "";
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) output.append(buf, n);
-  ::pclose(f);
-  return output;
-}
-
-std::string HttpGet(const std::string& ip, int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  struct timeval tv {2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  ::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    std::string req = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: x\r\n\r\n");
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
-    }
-  }
-  ::close(fd);
-  return response;
-}
+// The host's output of `command` (stderr included).
+std::string HostOutput(const std::string& command) { return fakes::HostSh(command).second; }
 
 class GardenE2eTest : public ::testing::Test {
  protected:

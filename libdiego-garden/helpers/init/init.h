@@ -13,7 +13,9 @@
 
 #include <linux/filter.h>
 #include <sys/types.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -29,6 +31,18 @@ using Error = std::string;
 // "<what>: <strerror(err)>".
 inline Error ErrnoError(const std::string& what, int err) {
   return what + ": " + std::strerror(err);
+}
+
+// Writes `content` to `fd` with one write(2), then closes `fd`; a short or
+// failed write is "writing <path>: <strerror>" (EIO when short).
+inline Error WriteAndClose(int fd, const std::string& path, const std::string& content) {
+  ssize_t n = write(fd, content.data(), content.size());
+  int err = errno;
+  close(fd);
+  if (n != static_cast<ssize_t>(content.size())) {
+    return ErrnoError("writing " + path, n < 0 ? err : EIO);
+  }
+  return "";
 }
 
 // Pid 1, still in the host's root: becomes root of the user namespace

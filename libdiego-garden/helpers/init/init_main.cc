@@ -72,13 +72,7 @@ void SendFailed(const Error& error) {
 Error WriteFile(const std::string& path, const std::string& content) {
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("opening " + path, errno);
-  ssize_t n = write(fd, content.data(), content.size());
-  int err = errno;
-  close(fd);
-  if (n != static_cast<ssize_t>(content.size())) {
-    return ErrnoError("writing " + path, n < 0 ? err : EIO);
-  }
-  return "";
+  return WriteAndClose(fd, path, content);
 }
 
 // Binds a SEQPACKET socket at `path`. Paths longer than sun_path are reached

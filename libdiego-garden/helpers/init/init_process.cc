@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -23,6 +24,10 @@ namespace {
 constexpr char kDefaultRootPath[] =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr char kDefaultPath[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+
+// Pid 1 reads /etc/passwd in its single-threaded loop: the container's root
+// controls the file, so it must not be able to stall or exhaust pid 1.
+constexpr size_t kMaxPasswdBytes = 16 << 20;
 
 bool ParseId(const std::string& s, uint32_t* out) {
   if (s.empty() || s.size() > 10) return false;
@@ -44,15 +49,51 @@ struct PasswdEntry {
 };
 
 // Parses the container's /etc/passwd ("name:x:uid:gid:gecos:home:shell");
-// malformed lines are skipped. False when the file cannot be read.
-bool ReadPasswd(std::vector<PasswdEntry>* entries) {
-  int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+// malformed lines are skipped. Sets *exists to false (and returns "") when
+// there is no such file. Never blocks: the file is opened non-blocking and
+// must be a regular file (a FIFO or a device is an error), of at most
+// kMaxPasswdBytes. A symlink is followed, within the container's root (pid 1
+// runs pivoted into it).
+Error ReadPasswd(std::vector<PasswdEntry>* entries, bool* exists) {
+  *exists = false;
+  const int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return "";
+    return std::string("user lookup: open /etc/passwd: ") + std::strerror(errno);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    close(fd);
+    return std::string("user lookup: stat /etc/passwd: ") + std::strerror(err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return "user lookup: /etc/passwd is not a regular file";
+  }
+  if (static_cast<uint64_t>(st.st_size) > kMaxPasswdBytes) {
+    close(fd);
+    return "user lookup: /etc/passwd is too large";
+  }
   std::string content;
   char buf[8192];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) content.append(buf, static_cast<size_t>(n));
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      return std::string("user lookup: read /etc/passwd: ") + std::strerror(err);
+    }
+    if (n == 0) break;
+    content.append(buf, static_cast<size_t>(n));
+    if (content.size() > kMaxPasswdBytes) {  // grew while being read
+      close(fd);
+      return "user lookup: /etc/passwd is too large";
+    }
+  }
   close(fd);
+  *exists = true;
   size_t start = 0;
   while (start < content.size()) {
     size_t end = content.find('\n', start);
@@ -75,7 +116,7 @@ bool ReadPasswd(std::vector<PasswdEntry>* entries) {
     e.home = fields[5];
     entries->push_back(e);
   }
-  return true;
+  return "";
 }
 
 bool HasVar(const std::vector<std::string>& env, const char* prefix) {
@@ -91,7 +132,8 @@ bool HasVar(const std::vector<std::string>& env, const char* prefix) {
 Error LookupUser(const std::string& user, ExecUser* out) {
   *out = ExecUser();
   std::vector<PasswdEntry> entries;
-  const bool have_passwd = ReadPasswd(&entries);
+  bool have_passwd = false;
+  if (Error error = ReadPasswd(&entries, &have_passwd); !error.empty()) return error;
   uint32_t uid = 0;
   const bool numeric = ParseId(user, &uid);
   for (const auto& e : entries) {

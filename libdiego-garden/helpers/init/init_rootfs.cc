@@ -312,13 +312,7 @@ Error ReplaceFile(const std::string& path, const std::string& content) {
   if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError("removing " + path, errno);
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("creating " + path, errno);
-  ssize_t n = write(fd, content.data(), content.size());
-  int err = errno;
-  close(fd);
-  if (n != static_cast<ssize_t>(content.size())) {
-    return ErrnoError("writing " + path, n < 0 ? err : EIO);
-  }
-  return "";
+  return WriteAndClose(fd, path, content);
 }
 
 }  // namespace

@@ -10,11 +10,22 @@
 // in/out chroot into /proc/<pid>/root (the container's root, so no path or
 // symlink can resolve outside it), look `user` up in the container's
 // /etc/passwd ("" = root; a name or a numeric uid), switch to that user's
-// ids (host id = uid_shift + container id when uid_count > 0) and
-// supplementary groups, then extract stdin into `path` (created, owned by the
+// ids and supplementary groups, then extract stdin into `path` (created, owned by the
 // user) or write `path` as a tar to stdout with Garden's naming: "/a/b" gives
 // entries "b", "b/..."; "/a/b/" gives "./...". A relative path is relative to
 // the user's home directory.
+//
+// Unprivileged containers (uid_count > 0; container id c is host id
+// uid_shift + c): before switching ids nstar joins the user namespace of
+// `pid` (opened, like the root, through one /proc/<pid> handle before the
+// chroot) and takes the container ids there, so the container's root keeps
+// its namespaced capabilities (DAC_OVERRIDE, CHOWN, FOWNER, ... over files
+// whose owner is mapped into the container) and every other user has none,
+// exactly as for a process of the container. Directories that stream-in
+// creates on the way to `path` are made before that, as the container's root
+// could (see MkdirAsContainerRoot). A pid whose user namespace is nstar's own
+// is refused for unprivileged containers. Privileged containers stay in the
+// host user namespace and switch to the same (unshifted) ids.
 //
 // extract chroots into `dir` and unpacks the tarball keeping owners (numeric),
 // modes, times and device nodes (an image).
@@ -32,6 +43,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <iconv.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -180,13 +194,6 @@ struct IdMap {
     }
     return static_cast<uint32_t>(shift + id);
   }
-  int64_t ToContainer(int64_t host_id) const {
-    if (count == 0) return host_id;
-    if (host_id >= static_cast<int64_t>(shift) && host_id < static_cast<int64_t>(shift + count)) {
-      return host_id - static_cast<int64_t>(shift);
-    }
-    return 65534;  // unmapped: the kernel shows it as the overflow id
-  }
 };
 
 // Sets up everything that could otherwise load files after chroot.
@@ -211,35 +218,94 @@ void ChrootInto(const std::string& dir) {
 }
 
 // Chroots into the root of container process `pid_arg`, refusing the host's
-// own root (a pid that is not in a container).
-void EnterContainerRoot(const std::string& pid_arg) {
+// own root (a pid that is not in a container). For an unprivileged container
+// (map.count > 0) returns an fd of the process's user namespace, opened
+// through the same /proc/<pid> handle as the root and refused when it is
+// nstar's own; otherwise -1.
+int EnterContainerRoot(const std::string& pid_arg, const IdMap& map) {
   uint64_t pid = 0;
   if (!ParseUint(pid_arg, 0x3fffffff, &pid) || pid <= 1) {
     Die(kExitUsage, "invalid container pid \"" + pid_arg + "\"");
   }
-  const std::string root = "/proc/" + pid_arg + "/root";
-  struct stat container_root, host_root;
-  if (stat(root.c_str(), &container_root) != 0) {
+  const std::string proc = "/proc/" + pid_arg;
+  const int proc_fd = open(proc.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd < 0) {
     DieErrno(errno == ENOENT ? kExitNotFound : kExitFailure, "container process " + pid_arg);
   }
+  const int root_fd = openat(proc_fd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) {
+    DieErrno(errno == ENOENT || errno == ESRCH ? kExitNotFound : kExitFailure,
+             "container process " + pid_arg);
+  }
+  struct stat container_root, host_root;
+  if (fstat(root_fd, &container_root) != 0) DieErrno(kExitFailure, "stat " + proc + "/root");
   if (stat("/", &host_root) != 0) DieErrno(kExitFailure, "stat /");
   if (container_root.st_dev == host_root.st_dev && container_root.st_ino == host_root.st_ino) {
     Die(kExitFailure, "process " + pid_arg + " is not in a container (its root is the host's)");
   }
-  ChrootInto(root);
+  int userns_fd = -1;
+  if (map.count != 0) {
+    userns_fd = openat(proc_fd, "ns/user", O_RDONLY | O_CLOEXEC);
+    if (userns_fd < 0) {
+      DieErrno(errno == ENOENT || errno == ESRCH ? kExitNotFound : kExitFailure,
+               "open " + proc + "/ns/user");
+    }
+    struct stat theirs, ours;
+    if (fstat(userns_fd, &theirs) != 0) DieErrno(kExitFailure, "stat " + proc + "/ns/user");
+    if (stat("/proc/self/ns/user", &ours) != 0) DieErrno(kExitFailure, "stat /proc/self/ns/user");
+    if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) {
+      Die(kExitFailure, "process " + pid_arg +
+                            " is not in a user namespace (the container is unprivileged)");
+    }
+  }
+  close(proc_fd);
+  if (fchdir(root_fd) != 0) DieErrno(kExitFailure, "fchdir " + proc + "/root");
+  close(root_fd);
+  if (chroot(".") != 0) DieErrno(kExitFailure, "chroot " + proc + "/root");
+  if (chdir("/") != 0) DieErrno(kExitFailure, "chdir / in " + proc + "/root");
+  return userns_fd;
 }
 
-void DropPrivileges(const User& user, const IdMap& map) {
-  const uid_t uid = map.ToHost(user.uid, "uid", user.name);
-  const gid_t gid = map.ToHost(user.gid, "gid", user.name);
+// True when the calling thread has no effective or permitted capability.
+bool HasNoCapabilities() {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) != 0) DieErrno(kExitFailure, "capget");
+  for (const auto& d : data) {
+    if (d.effective != 0 || d.permitted != 0) return false;
+  }
+  return true;
+}
+
+// Becomes `user`. Privileged (userns_fd < 0): host ids = container ids.
+// Unprivileged: joins the container's user namespace and takes the container
+// ids there; root keeps the namespace's capabilities, anyone else loses all.
+void DropPrivileges(const User& user, const IdMap& map, int userns_fd) {
+  // Validates the ids against the map (unmapped ids cannot be taken).
+  map.ToHost(user.uid, "uid", user.name);
+  map.ToHost(user.gid, "gid", user.name);
+  const uid_t uid = user.uid;
+  const gid_t gid = user.gid;
   std::vector<gid_t> groups;
   for (uint32_t g : user.groups) {
     if (map.count != 0 && g >= map.count) continue;  // unmapped: cannot hold it
-    groups.push_back(map.ToHost(g, "gid", user.name));
+    groups.push_back(g);
+  }
+  if (userns_fd >= 0) {
+    if (setns(userns_fd, CLONE_NEWUSER) != 0) DieErrno(kExitFailure, "setns user namespace");
+    close(userns_fd);
+    // Become the namespace's root first: the kernel clears the capabilities
+    // only on a change away from root (of this namespace), which the switch
+    // to a non-root user below then is.
+    if (setresgid(0, 0, 0) != 0) DieErrno(kExitFailure, "setresgid 0 in the container");
+    if (setresuid(0, 0, 0) != 0) DieErrno(kExitFailure, "setresuid 0 in the container");
   }
   if (setgroups(groups.size(), groups.data()) != 0) DieErrno(kExitFailure, "setgroups");
   if (setresgid(gid, gid, gid) != 0) DieErrno(kExitFailure, "setresgid " + std::to_string(gid));
   if (setresuid(uid, uid, uid) != 0) DieErrno(kExitFailure, "setresuid " + std::to_string(uid));
+  if (uid != 0 && !HasNoCapabilities()) {
+    Die(kExitFailure, "user " + user.name + " kept capabilities after setresuid");
+  }
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
@@ -402,7 +468,7 @@ int StreamIn(const std::string& pid, const std::string& user_spec, const std::st
              const IdMap& map) {
   PrepareBeforeChroot();
   struct archive* in = NewTarReader();
-  EnterContainerRoot(pid);
+  const int userns_fd = EnterContainerRoot(pid, map);
   User user = ResolveUser(user_spec);
   GoHome(user);
   const std::string dest = path.empty() ? "." : path;
@@ -410,7 +476,7 @@ int StreamIn(const std::string& pid, const std::string& user_spec, const std::st
              map);
   int dest_fd = open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dest_fd < 0) DieErrno(errno == ENOENT ? kExitNotFound : kExitFailure, "open " + path);
-  DropPrivileges(user, map);
+  DropPrivileges(user, map, userns_fd);
   if (fchdir(dest_fd) != 0) DieErrno(kExitFailure, "chdir " + path);
   close(dest_fd);
   umask(022);
@@ -431,9 +497,9 @@ int StreamOut(const std::string& pid, const std::string& user_spec, const std::s
   struct archive* out = archive_write_new();
   struct archive* disk = archive_read_disk_new();
   if (out == nullptr || disk == nullptr) Die(kExitFailure, "libarchive allocation failed");
-  EnterContainerRoot(pid);
+  const int userns_fd = EnterContainerRoot(pid, map);
   User user = ResolveUser(user_spec);
-  DropPrivileges(user, map);
+  DropPrivileges(user, map, userns_fd);
   GoHome(user);
 
   // Garden: "/a/b" -> -C /a b; "/a/b/" -> -C /a/b/ .
@@ -487,8 +553,9 @@ int StreamOut(const std::string& pid, const std::string& user_spec, const std::s
     }
     archive_read_disk_descend(disk);
     const std::string entry_name = archive_entry_pathname(entry);
-    archive_entry_set_uid(entry, map.ToContainer(archive_entry_uid(entry)));
-    archive_entry_set_gid(entry, map.ToContainer(archive_entry_gid(entry)));
+    // Owners are already container ids: the host's when privileged, and as
+    // seen from the container's user namespace (unmapped ones as the
+    // overflow id) when not.
     archive_entry_set_uname(entry, nullptr);
     archive_entry_set_gname(entry, nullptr);
     struct archive_entry* sparse = nullptr;

@@ -148,6 +148,25 @@ struct BulkEntry {
 using BulkInfoResult = std::map<std::string, BulkEntry<ContainerInfo>>;
 using BulkMetricsResult = std::map<std::string, BulkEntry<Metrics>>;
 
+// Builds a bulk result for backends: `get(handle)` (returning
+// absl::StatusOr<T>) for each handle in order, its value or its error stored
+// in that handle's entry.
+template <typename T, typename Get>
+std::map<std::string, BulkEntry<T>> CollectBulk(const std::vector<std::string>& handles,
+                                                Get get) {
+  std::map<std::string, BulkEntry<T>> result;
+  for (const std::string& handle : handles) {
+    BulkEntry<T>& entry = result[handle];
+    absl::StatusOr<T> value = get(handle);
+    if (value.ok()) {
+      entry.value = *std::move(value);
+    } else {
+      entry.error = value.status();
+    }
+  }
+  return result;
+}
+
 // The Garden API as seen by a client (the executor).
 class Client {
  public:

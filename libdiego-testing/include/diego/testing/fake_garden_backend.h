@@ -461,6 +461,15 @@ class FakeGardenBackend : public garden::Backend {
   ContainerState* FindLocked(absl::string_view handle) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   const ContainerState* FindLocked(absl::string_view handle) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // FindLocked, or Garden's ContainerNotFoundError when there is none.
+  absl::StatusOr<ContainerState*> GetLocked(absl::string_view handle)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<const ContainerState*> GetLocked(absl::string_view handle) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The process `process_id` of container `handle`; Garden's not-found
+  // errors for either.
+  absl::StatusOr<std::shared_ptr<fake_garden_internal::ProcessState>> FindProcess(
+      absl::string_view handle, absl::string_view process_id) const ABSL_LOCKS_EXCLUDED(mu_);
   void TouchLocked(ContainerState* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Touch(absl::string_view handle) ABSL_LOCKS_EXCLUDED(mu_);
   garden::ContainerInfo InfoLocked(const ContainerState& c) ABSL_SHARED_LOCKS_REQUIRED(mu_);

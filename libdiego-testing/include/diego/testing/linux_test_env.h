@@ -26,9 +26,15 @@
 #define DIEGO_TESTING_LINUX_TEST_ENV_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "diego/garden/backend.h"
+#include "diego/garden/spec.h"
 #include "gtest/gtest.h"
 
 namespace diego::fakes {
@@ -64,6 +70,46 @@ absl::Status TarDirectory(const std::string& dir, const std::string& tar_path, b
 // A fresh directory under ::testing::TempDir() named after the running test
 // plus `suffix`; removed (recursively, unmounting nothing) by the caller.
 std::string FreshTestDir(const std::string& suffix);
+
+// --- Driving containers and the host ------------------------------------------
+
+// Thread-safe text collector for process output sinks.
+class OutputBuffer {
+ public:
+  void Append(absl::string_view s);
+  std::string Text() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::string text_;
+};
+
+// What `RunIn` saw: the exit code and the process's whole stdout and stderr.
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// `/bin/sh -c script`, run as `user` ("" = the container's default).
+garden::ProcessSpec Sh(const std::string& script, const std::string& user = "");
+
+// Runs `spec` in `c` with empty stdin and waits up to `timeout` (real clock)
+// for it to exit; the error of Run or Wait otherwise.
+absl::StatusOr<RunResult> RunIn(garden::Container& c, const garden::ProcessSpec& spec,
+                                absl::Duration timeout = absl::Seconds(60));
+
+// Runs `command` with the host's /bin/sh, stderr folded into stdout; returns
+// its exit status (-1 when it did not exit normally or could not start) and
+// output ("popen failed" when it could not start).
+std::pair<int, std::string> HostSh(const std::string& command);
+
+// The contents of `path`; "" when it cannot be read.
+std::string ReadFileOrEmpty(const std::string& path);
+
+// GET http://ip:port/path over HTTP/1.0 with a plain socket (2 s send and
+// receive timeouts); the raw response, "" on any failure.
+std::string HttpGet(const std::string& ip, int port, const std::string& path);
 
 }  // namespace diego::fakes
 
