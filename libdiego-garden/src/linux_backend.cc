@@ -257,7 +257,9 @@ struct ContainerRecord {
   const std::string handle;
   const std::string dir;
 
-  // Held by Destroy for its whole duration.
+  // Held exclusively by Destroy for its whole duration, and shared by calls
+  // that act on the container's init by pid (stream in/out), so that pid
+  // cannot die and be reused by another process in between.
   absl::Mutex lifecycle_mu;
 
   absl::Mutex mu;
@@ -1105,7 +1107,8 @@ absl::StatusOr<StreamTarget> LinuxBackend::Impl::StreamTargetOf(const RecordPtr&
   StreamTarget target;
   {
     absl::MutexLock lock(&rec->mu);
-    target.init_pid = rec->init != nullptr ? rec->init->Pid() : 0;
+    if (rec->destroyed || !rec->ready) return ContainerNotFoundError(rec->handle);
+    target.init_pid = rec->init != nullptr && rec->init->Alive() ? rec->init->Pid() : 0;
     target.privileged = rec->state.privileged;
   }
   if (target.init_pid == 0) {
@@ -1120,6 +1123,7 @@ absl::StatusOr<StreamTarget> LinuxBackend::Impl::StreamTargetOf(const RecordPtr&
 
 absl::Status LinuxBackend::Impl::StreamIn(const RecordPtr& rec, absl::string_view path,
                                           absl::string_view user, absl::string_view tar) {
+  absl::ReaderMutexLock lifecycle(&rec->lifecycle_mu);  // see ContainerRecord
   DIEGO_ASSIGN_OR_RETURN(StreamTarget target, StreamTargetOf(rec));
   absl::Status s = garden::StreamIn(target, path, user, tar);
   Touch(rec, clock_);
@@ -1129,6 +1133,7 @@ absl::Status LinuxBackend::Impl::StreamIn(const RecordPtr& rec, absl::string_vie
 absl::StatusOr<std::string> LinuxBackend::Impl::StreamOut(const RecordPtr& rec,
                                                           absl::string_view path,
                                                           absl::string_view user) {
+  absl::ReaderMutexLock lifecycle(&rec->lifecycle_mu);  // see ContainerRecord
   DIEGO_ASSIGN_OR_RETURN(StreamTarget target, StreamTargetOf(rec));
   absl::StatusOr<std::string> tar = garden::StreamOut(target, path, user);
   Touch(rec, clock_);

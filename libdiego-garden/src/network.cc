@@ -541,6 +541,18 @@ absl::StatusOr<int> LinuxNetworkManager::BridgeIndex(NetlinkSocket& nl) {
 
 // --- Init / Teardown --------------------------------------------------------
 
+namespace {
+
+// Writes 1 to /proc/sys/net/ipv6/conf/<device>/disable_ipv6 in the calling
+// thread's netns. OK when the kernel has no IPv6 at all.
+absl::Status DisableIpv6(absl::string_view device) {
+  std::string path = absl::StrCat("/proc/sys/net/ipv6/conf/", device, "/disable_ipv6");
+  if (access("/proc/sys/net/ipv6", F_OK) != 0) return absl::OkStatus();
+  return WriteProcFile(path, "1");
+}
+
+}  // namespace
+
 absl::Status LinuxNetworkManager::Init() {
   DIEGO_ASSIGN_OR_RETURN(NetlinkSocket nl, NetlinkSocket::Open());
   NetlinkMessage create = NewBridgeMessage(bridge_, options_.mtu, MacForIpv4(gateway()));
@@ -557,6 +569,9 @@ absl::Status LinuxNetworkManager::Init() {
     absl::MutexLock lock(&mu_);
     bridge_index_ = index;
   }
+  // The bridge gets no IPv6 (no link-local address a container could reach
+  // the host through; see Configure).
+  DIEGO_RETURN_IF_ERROR(DisableIpv6(bridge_));
   DIEGO_RETURN_IF_ERROR(WriteProcFile("/proc/sys/net/ipv4/ip_forward", "1"));
   DIEGO_RETURN_IF_ERROR(
       WriteProcFile(absl::StrCat("/proc/sys/net/ipv4/conf/", bridge_, "/route_localnet"), "1"));
@@ -898,6 +913,13 @@ absl::Status LinuxNetworkManager::Configure(const ContainerNetwork& net, pid_t p
   std::thread opener = RunInNetnsAsync(
       ns.get(),
       [&]() -> absl::Status {
+        // No IPv6 in the container: the iptables rules (default-deny egress,
+        // no host access) are IPv4 only, and link-local IPv6 would reach the
+        // host and other containers past them. `default` first, then `all`,
+        // so eth0 is covered whether it appears before or after. This
+        // thread's /proc/sys/net is the container's netns.
+        DIEGO_RETURN_IF_ERROR(DisableIpv6("default"));
+        DIEGO_RETURN_IF_ERROR(DisableIpv6("all"));
         inside = NetlinkSocket::Open();
         return inside.status();
       },
@@ -928,6 +950,7 @@ absl::Status LinuxNetworkManager::Configure(const ContainerNetwork& net, pid_t p
   // port: a reused IP has the same MAC, and the bridge may still map it to
   // the old veth until its dying netns is gone. (A gratuitous ARP would do
   // too, but closing an AF_PACKET socket costs a synchronize_net().)
+  DIEGO_RETURN_IF_ERROR(DisableIpv6(net.host_veth));
   absl::StatusOr<int> port = host->LinkIndex(net.host_veth);
   absl::Status fdb_status = port.status();
   if (port.ok()) {

@@ -35,6 +35,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "diego/testing/child_process.h"
@@ -701,6 +702,35 @@ TEST_F(NetworkTest, ContainerCannotReachTheHostByDefault) {
   EXPECT_THAT(Fetch(c->proc->pid(), c->net.host_ip, 7001), Not(IsOk()));
   // ... while the host reaches the container (replies are established).
   EXPECT_TRUE(Ping(0, c->net.container_ip));
+}
+
+TEST_F(NetworkTest, ContainersHaveNoIpv6) {
+  // The rules are IPv4 only: IPv6 link-local would reach the host and other
+  // containers past them, so neither the bridge, nor the host veth, nor
+  // anything inside the container has IPv6.
+  TestContainer* c = NewContainer("v6");
+  ASSERT_NE(c, nullptr);
+  auto read_first_line = [](const std::string& path) {
+    std::string line;
+    FILE* f = fopen(path.c_str(), "r");
+    char buf[256];
+    if (f != nullptr && fgets(buf, sizeof(buf), f) != nullptr) line = buf;
+    if (f != nullptr) fclose(f);
+    return std::string(absl::StripAsciiWhitespace(line));
+  };
+  EXPECT_EQ(read_first_line("/proc/sys/net/ipv6/conf/" + options_.name + "br0/disable_ipv6"), "1");
+  EXPECT_EQ(read_first_line("/proc/sys/net/ipv6/conf/" + c->net.host_veth + "/disable_ipv6"), "1");
+  std::pair<std::string, std::string> inside =
+      InNetns(c->proc->pid(), [&]() -> std::pair<std::string, std::string> {
+        std::string addresses;
+        FILE* f = fopen("/proc/thread-self/net/if_inet6", "r");  // this thread's netns
+        char buf[256];
+        while (f != nullptr && fgets(buf, sizeof(buf), f) != nullptr) addresses += buf;
+        if (f != nullptr) fclose(f);
+        return {read_first_line("/proc/sys/net/ipv6/conf/eth0/disable_ipv6"), addresses};
+      });
+  EXPECT_EQ(inside.first, "1");
+  EXPECT_EQ(inside.second, "") << "IPv6 addresses inside the container";
 }
 
 TEST_F(NetworkTest, NetInForwardsHostPortsFromTheHost) {
