@@ -12,7 +12,7 @@
 //   linux_unprivileged  LinuxBackend, Garden's default container: also a user
 //                       namespace (uid-shifted image), capabilities dropped,
 //                       seccomp, masked /proc paths; a veth pair to a bridge
-//                       and iptables chains (pool 10.251.0.0/22).
+//                       (pool 10.251.0.0/22).
 //   linux_privileged    LinuxBackend, privileged: no user namespace.
 //   crun, runc          the OCI runtimes (Debian's crun and runc), one bundle
 //                       per container: this process mounts the overlay
@@ -43,12 +43,11 @@
 //   BM_Lifecycle/<runtime>     --lifecycles serial lifecycles (after 3 untimed
 //                              warm-ups); counters p50_ms, p90_ms, p99_ms,
 //                              max_ms from the per-lifecycle samples (the
-//                              "Time" column is the mean), and cpu_ms: CPU
-//                              time per lifecycle of this process and its
-//                              reaped children (crun/runc, the containers'
-//                              processes, LinuxBackend's helpers), which
-//                              moves less than wall time on a busy host
-//                              (see CpuAccounting), and the p50 of each
+//                              "Time" column is the mean); cpu_ms: CPU time
+//                              per lifecycle on both sides of the container
+//                              boundary, from cgroup accounting (see
+//                              CpuAccounting), which moves less than wall
+//                              time on a busy host; and the p50 of each
 //                              phase: LinuxBackend create_/run_/destroy_p50_ms
 //                              (Create; Run + Wait; Destroy), OCI
 //                              bundle_/runtime_/unbundle_p50_ms (mkdir +
@@ -83,9 +82,13 @@
 // (Names carry Google Benchmark's "/iterations:N/manual_time" suffix, so end
 // a runtime's name with '/' to match it alone: "BM_Lifecycle/crun/".)
 //
-// Own flags (before the Google Benchmark ones): --lifecycles=N (300),
+// Own flags (mixed freely with Google Benchmark's): --lifecycles=N (300),
 // --inflight_lifecycles=N (200), --burst=N (250), --burst_threads=N (16),
-// --work_dir=DIR (/tmp/dgbench-<pid>; removed at exit).
+// --work_root=DIR (/tmp): the run works in DIR/dgbench-<pid>, removed at exit.
+// That holds the image, LinuxBackend's depot and the OCI bundles, so every
+// overlay upper layer lives there: on a disk filesystem, unmounting and
+// deleting them waits for the disk (sync, discard); --work_root=/dev/shm
+// takes the disk out of the comparison.
 
 #include <fcntl.h>
 #include <sched.h>
@@ -1285,7 +1288,7 @@ void PrintSummary() {
 
 void ParseOwnFlags(int& argc, char** argv) {
   Settings& settings = GetSettings();
-  settings.work_dir = absl::StrCat("/tmp/dgbench-", getpid());
+  std::string work_root = "/tmp";
   int out = 1;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
@@ -1297,8 +1300,8 @@ void ParseOwnFlags(int& argc, char** argv) {
       }
       return true;
     };
-    if (absl::ConsumePrefix(&arg, "--work_dir=")) {
-      settings.work_dir = std::string(arg);
+    if (absl::ConsumePrefix(&arg, "--work_root=")) {
+      work_root = std::string(arg);
     } else if (int_flag("--lifecycles=", settings.lifecycles) ||
                int_flag("--inflight_lifecycles=", settings.inflight_lifecycles) ||
                int_flag("--burst=", settings.burst) ||
@@ -1308,6 +1311,7 @@ void ParseOwnFlags(int& argc, char** argv) {
     }
   }
   argc = out;
+  settings.work_dir = absl::StrCat(work_root, "/dgbench-", getpid());
 }
 
 // Unmounts whatever is still mounted under `dir` (deepest first), then
