@@ -38,6 +38,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "diego/base/status_macros.h"
+#include "posix_fd.h"
 
 namespace diego::garden {
 namespace {
@@ -46,8 +47,6 @@ using cgroups_internal::CgroupVersion;
 
 // ---------------------------------------------------------------------------
 // Files.
-
-std::string ErrnoText(int err) { return std::string(strerror(err)); }
 
 bool PathExists(const std::string& path) {
   struct stat st;

@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "posix_fd.h"
 
 namespace diego::garden::http_wire {
 namespace {
@@ -37,8 +38,6 @@ constexpr size_t kMaxChunkLine = 4096;
 // close after the server's last response (Go's server waits 500ms too).
 constexpr absl::Duration kLingerTime = absl::Milliseconds(500);
 constexpr size_t kLingerBytes = 256 * 1024;
-
-std::string ErrnoText(int err) { return std::strerror(err); }
 
 bool IsTokenChar(char c) {
   if (absl::ascii_isalnum(static_cast<unsigned char>(c))) return true;

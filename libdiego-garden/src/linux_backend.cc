@@ -828,9 +828,7 @@ absl::Status LinuxBackend::Impl::Build(const RecordPtr& rec, const ContainerSpec
     absl::StatusOr<PortMapping> mapped = network_->NetIn(&net, in.host_port, in.container_port);
     if (!mapped.ok()) return fail(mapped.status(), "netin");
   }
-  if (!spec.net_out.empty()) {
-    if (absl::Status s = network_->NetOut(&net, spec.net_out); !s.ok()) return fail(s, "netout");
-  }
+  if (absl::Status s = network_->NetOut(&net, spec.net_out); !s.ok()) return fail(s, "netout");
   phase_done("net-rules");
 
   ContainerState state;

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "diego/base/status_macros.h"
+#include "posix_fd.h"
 
 namespace diego::garden {
 namespace {
@@ -30,8 +31,6 @@ namespace {
 constexpr size_t kRecvBufferSize = 64 * 1024;
 
 size_t Align(size_t len) { return NLMSG_ALIGN(len); }
-
-std::string ErrnoText(int err) { return std::string(strerror(err)); }
 
 absl::Status KernelError(const std::string& what, int err, const std::string& ext_ack) {
   std::string msg = absl::StrCat("netlink: ", what, ": ", ErrnoText(err));

@@ -30,13 +30,12 @@
 #include "absl/synchronization/mutex.h"
 #include "diego/base/status_macros.h"
 #include "netlink.h"
+#include "posix_fd.h"
 
 extern char** environ;
 
 namespace diego::garden {
 namespace {
-
-std::string ErrnoText(int err) { return std::string(strerror(err)); }
 
 // --- Addresses --------------------------------------------------------------
 
@@ -96,30 +95,6 @@ absl::StatusOr<std::string> ReadAllFromStart(int fd) {
   }
   return data;
 }
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      Reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  ~Fd() { Reset(); }
-  int get() const { return fd_; }
-  void Reset() {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
 
 // Runs `argv` (argv[0] an absolute path) with `input` on stdin; captures
 // stdout and stderr through memfds (no pipes, so no deadlock on big output).

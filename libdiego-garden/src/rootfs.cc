@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "diego/base/status_macros.h"
+#include "posix_fd.h"
 
 #ifndef DIEGO_GARDEN_BUILD_HELPER_DIR
 #define DIEGO_GARDEN_BUILD_HELPER_DIR ""
@@ -42,26 +43,9 @@ namespace fs = std::filesystem;
 
 constexpr char kNstarName[] = "diego-garden-nstar";
 
-std::string ErrnoText(int err) { return std::strerror(err); }
-
 absl::Status ErrnoError(absl::string_view what, int err) {
   return absl::InternalError(absl::StrCat(what, ": ", ErrnoText(err)));
 }
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
 
 // An exclusive flock(2) on `path` (created): serialises threads (each lock
 // opens its own file description) and processes.

@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "rootfs.h"
+#include "posix_fd.h"
 
 namespace diego::garden {
 namespace {
@@ -31,26 +32,6 @@ constexpr size_t kWriteChunk = 1 << 20;
 // Helper exit codes (helpers/nstar/nstar_main.cc).
 constexpr int kExitUsage = 2;
 constexpr int kExitNotFound = 3;
-
-std::string ErrnoText(int err) { return std::strerror(err); }
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Close(); }
-  int get() const { return fd_; }
-  int* out() { return &fd_; }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 class SpawnActions {
  public:
@@ -130,8 +111,8 @@ absl::StatusOr<int> RunHelper(const std::vector<std::string>& argv, absl::string
   }
   Fd err_parent(err_pipe[0]), err_child(err_pipe[1]);
   if (output == nullptr) {
-    out_parent.Close();
-    out_child.Close();
+    out_parent.Reset();
+    out_child.Reset();
     *out_child.out() = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (out_child.get() < 0) {
       return absl::InternalError(absl::StrCat("open /dev/null: ", ErrnoText(errno)));
@@ -157,15 +138,15 @@ absl::StatusOr<int> RunHelper(const std::vector<std::string>& argv, absl::string
   if (rc != 0) {
     return absl::InternalError(absl::StrCat("posix_spawn ", argv[0], ": ", ErrnoText(rc)));
   }
-  in_child.Close();
-  out_child.Close();
-  err_child.Close();
+  in_child.Reset();
+  out_child.Reset();
+  err_child.Reset();
 
   for (int fd : {in_parent.get(), out_parent.get(), err_parent.get()}) {
     if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
   size_t written = 0;
-  if (input.empty()) in_parent.Close();
+  if (input.empty()) in_parent.Reset();
   std::string err_buf;
   std::vector<char> buf(256 << 10);
   while (in_parent.get() >= 0 || out_parent.get() >= 0 || err_parent.get() >= 0) {
@@ -196,9 +177,9 @@ absl::StatusOr<int> RunHelper(const std::vector<std::string>& argv, absl::string
       ssize_t w = send(in_parent.get(), input.data() + written, len, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (w > 0) {
         written += static_cast<size_t>(w);
-        if (written == input.size()) in_parent.Close();
+        if (written == input.size()) in_parent.Reset();
       } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-        in_parent.Close();  // EPIPE/ECONNRESET: the helper stopped reading
+        in_parent.Reset();  // EPIPE/ECONNRESET: the helper stopped reading
       }
     }
     for (auto [index, fd, sink] : {std::tuple{out_index, &out_parent, output},
@@ -213,7 +194,7 @@ absl::StatusOr<int> RunHelper(const std::vector<std::string>& argv, absl::string
           sink->append(buf.data(), static_cast<size_t>(r));
         }
       } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-        fd->Close();
+        fd->Reset();
       }
     }
   }
