@@ -960,7 +960,11 @@ TEST_F(CgroupV2NamespaceTest, CoreWithoutControllers) {
 
   ASSERT_OK_AND_ASSIGN(CgroupStats stats, manager_->Stats("c1"));
   EXPECT_GT(stats.cpu.usage, 0u);  // from cpu.stat's usage_usec
-  EXPECT_GT(stats.cpu.user, 0u);
+  // user_usec/system_usec are tick-sampled and a tick spent as hypervisor
+  // steal time is charged to neither, so on a busy VM both can stay 0 after
+  // 100 ms of CPU; only their bound is certain (parsing is covered by
+  // CgroupsFileLogicTest.ReadsAV2Directory).
+  EXPECT_LE(stats.cpu.user + stats.cpu.system, stats.cpu.usage);
   if (!offers_memory) {
     EXPECT_EQ(stats.memory, ContainerMemoryStat{});
     EXPECT_THAT(manager_->OomKillCount("c1"),
