@@ -12,16 +12,22 @@
 //                             "exceeded graceful shutdown interval"; not
 //                             displayable.
 //   EmittableError(message, inner)
-//                             kUnknown with `message` (plus ": <inner
+//                             kUnknown with `message` (plus "\n<inner
 //                             message>" when `inner` is not OK, as Diego's
 //                             EmittableError.Error()), marked *emittable*:
-//                             its `EmittableMessage` is meant for users.
-//   AggregateError(errors)    OK when every error is OK; otherwise a status
-//                             whose message joins the messages of the
-//                             displayable (non-cancelled, non-exceeded)
-//                             errors with "; " in order; if every error is
-//                             cancelled the aggregate is CancelledError().
-//                             It is emittable when any member is.
+//                             its `EmittableMessage` (`message` alone) is
+//                             meant for users.
+//   AggregateError(errors)    OK when every error is OK. Otherwise, when at
+//                             least one error is displayable (not cancelled,
+//                             not exceeded-graceful-shutdown), kUnknown whose
+//                             message joins the displayable errors' messages
+//                             with "; " in order (Diego's multiErrorFormat),
+//                             emittable when any member is, with an
+//                             EmittableMessage joining the members'
+//                             emittable messages with "; ". When none is
+//                             displayable, the first non-OK error itself
+//                             (so an all-cancelled aggregate is
+//                             CancelledError()).
 //
 // The emittable mark travels as a status payload, so it survives copies and
 // wrapping by `absl::Status` code.
@@ -38,7 +44,7 @@
 namespace diego::actions {
 
 absl::Status CancelledError();
-bool IsCancelled(const absl::Status& status);
+bool IsCancelledError(const absl::Status& status);
 
 absl::Status ExceededGracefulShutdownIntervalError();
 bool IsExceededGracefulShutdownInterval(const absl::Status& status);

@@ -13,6 +13,7 @@
 #define DIEGO_ACTIONS_SEMAPHORE_H_
 
 #include <cstdint>
+#include <set>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -28,7 +29,8 @@ class Semaphore {
   Semaphore& operator=(const Semaphore&) = delete;
 
   // Blocks until a permit is free (true) or `cancelled` (may be null) is
-  // notified first (false, nothing taken).
+  // notified first (false, nothing taken). absl::Notification cannot wake a
+  // waiter, so a cancel is noticed within 25 ms (a Release wakes at once).
   bool Acquire(absl::Notification* cancelled);
   void Release();
 
@@ -43,6 +45,9 @@ class Semaphore {
   int waiting_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t serving_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<uint64_t> abandoned_ ABSL_GUARDED_BY(mu_);  // tickets of cancelled waiters
+
+  void SkipAbandoned() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 };
 
 }  // namespace diego::actions
