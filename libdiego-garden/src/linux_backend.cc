@@ -1103,12 +1103,16 @@ absl::StatusOr<Metrics> LinuxBackend::Impl::GetMetrics(const RecordPtr& rec) {
 
 absl::StatusOr<StreamTarget> LinuxBackend::Impl::StreamTargetOf(const RecordPtr& rec) {
   StreamTarget target;
+  std::shared_ptr<ContainerInit> init;
   {
     absl::MutexLock lock(&rec->mu);
     if (rec->destroyed || !rec->ready) return ContainerNotFoundError(rec->handle);
-    target.init_pid = rec->init != nullptr && rec->init->Alive() ? rec->init->Pid() : 0;
+    init = rec->init;
     target.privileged = rec->state.privileged;
   }
+  // Not under rec->mu: Alive() takes the init's lock, and process output
+  // sinks (holding the process's lock) take rec->mu (Touch).
+  target.init_pid = init != nullptr && init->Alive() ? init->Pid() : 0;
   if (target.init_pid == 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("container '", rec->handle, "' has no running init"));

@@ -20,6 +20,12 @@ namespace diego::healthcheck_internal {
 // because a probe never reuses its connection).
 std::string BuildProbeRequest(absl::string_view ip, uint16_t port, absl::string_view path);
 
+// The request target Go's client sends for the URL http://<ip>:<port><uri>
+// (escaped path, then "?query"; no fragment), or false when Go's url.Parse
+// rejects that URL (the probe then fails with HttpBadRequestResult).
+// Shared by HttpProber and the multiplexed checker.
+bool ProbeRequestTarget(absl::string_view uri, std::string* target);
+
 // Feeds response bytes; knows when the status is known and when the body has
 // been drained (Content-Length, chunked, or end of stream).
 class ProbeResponseParser {

@@ -17,24 +17,51 @@
 //                   and declarative check processes: their output becomes
 //                   the error message) and forwards nothing.
 //
-// Line rules (Diego): a chunk is split on '\n'; a partial line is kept until
-// its newline or `Flush()`; a line longer than `kMaxLogLineBytes` is emitted
-// in pieces of that size; empty lines are dropped... except as Diego does
-// (see the implementation notes in log_streamer.cc).
+// Line rules (Diego's stream_destination.go). Each stream (stdout, stderr)
+// of each streamer has its own buffer. A chunk is split on '\n' *and* '\r';
+// the terminator is not part of the message. A partial line is kept until
+// its terminator or `Flush()`. A line that ends with nothing buffered emits
+// nothing, so empty lines are dropped (and "a\r\nb" is "a", "b"). When the
+// buffered bytes plus new text reach `kMaxLogLineBytes`, the buffer is filled
+// to exactly that size, cut back (by at most 3 bytes) so as not to end inside
+// a UTF-8 sequence, and emitted; the rest starts the next message (a line of
+// exactly `kMaxLogLineBytes` bytes is one message). `Flush()` emits stdout's
+// partial line, then stderr's.
 //
-// Rate limit (Diego's `log_rate_limit`, bytes per second per container,
-// shared by every `WithSource` streamer of the container; < 0 = unlimited,
-// 0 = nothing is emitted): a line whose bytes do not fit in the current
-// second's budget is dropped, and once per second in which lines were
-// dropped, one line is emitted on stderr with source "CELL"? -- the exact
-// text and source follow Diego (implementation notes), e.g.
-// "app instance exceeded log rate limit (<n> bytes/sec)". Dropped bytes and
-// lines are counted (`AppInstanceExceededLogRateLimitCount`).
+// Lines carry the streamer's source name (`LogConfig::source_name`, "" =
+// "LOG"; `WithSource`), the container's tags plus "source_id" = guid and
+// "instance_id" = index (unless the tags already set them), and
+// guid = tags["source_id"], instance = tags["instance_id"] (as Diego's
+// logging client). A streamer whose `LogConfig::guid` is empty emits
+// nothing at all (Diego's noop streamer); its source names still work.
+//
+// Rate limit (Diego's log_rate_limiter.go; per container, shared by every
+// `WithSource` streamer; checked for each message about to be emitted, with
+// its length in bytes):
+//   * `bytes_per_second` < 0: unlimited; == 0: every message is dropped and
+//     nothing is reported.
+//   * For 1 s after an overage every message is dropped silently.
+//   * Otherwise a token bucket (Go's x/time/rate on the injected Clock:
+//     `bytes_per_second` tokens per second, burst `bytes_per_second`, full at
+//     first) must hold the message's bytes; a message longer than the burst
+//     never fits. If it does not, the message is dropped, the overage starts,
+//     `increment_counter("AppInstanceExceededLogRateLimitCount")` is called
+//     and the line "app instance exceeded log rate limit (<n> bytes/sec)" is
+//     emitted on *stdout* with the *dropping streamer's* source name and the
+//     container's tags (not subject to the limit).
+//   * Then, when `max_log_lines_per_second` > 0 (the rep's operator limit),
+//     a bucket of that many lines per second (same burst) must hold one line;
+//     if not, the same happens with "app instance exceeded log rate limit
+//     (<n> log-lines/sec) set by platform operator".
+// So at most one report per overage, and at most one per second.
+// Diego's periodic "log_rate"/"log_rate_limit" gauges are not produced;
+// `Stats()` gives the counts instead.
 
 #ifndef DIEGO_ACTIONS_LOG_STREAMER_H_
 #define DIEGO_ACTIONS_LOG_STREAMER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,6 +76,9 @@ inline constexpr size_t kMaxLogLineBytes = 61440;  // Diego's MAX_MESSAGE_SIZE
 inline constexpr char kDefaultLogSource[] = "LOG";
 inline constexpr char kHealthLogSource[] = "HEALTH";
 inline constexpr char kCellLogSource[] = "CELL";
+// The counter incremented once per rate-limit report.
+inline constexpr char kAppInstanceExceededLogRateLimitCount[] =
+    "AppInstanceExceededLogRateLimitCount";
 
 // One log line, as Loggregator's envelope carries it.
 struct AppLogLine {
@@ -92,16 +122,22 @@ struct LogConfig {
   int index = 0;
   std::string source_name = kDefaultLogSource;  // "" = kDefaultLogSource
   std::map<std::string, std::string> tags;
-  // Diego's log_rate_limit.bytes_per_second: < 0 unlimited.
+  // Diego's log_rate_limit.bytes_per_second: < 0 unlimited, 0 = nothing.
   int64_t bytes_per_second = -1;
+  // The rep's max_log_lines_per_second: <= 0 unlimited.
+  int max_log_lines_per_second = 0;
+  // Called with kAppInstanceExceededLogRateLimitCount for each rate-limit
+  // report (Diego increments this Loggregator counter); may be empty.
+  // Called from the writing thread; must be thread-safe and quick.
+  std::function<void(absl::string_view)> increment_counter;
 };
 
 // Counters of a container streamer (for metrics and tests).
 struct LogStreamerStats {
-  uint64_t lines_emitted = 0;
+  uint64_t lines_emitted = 0;       // app lines given to the sink (not reports)
   uint64_t lines_dropped = 0;
   uint64_t bytes_dropped = 0;
-  uint64_t rate_limit_reports = 0;  // times "exceeded log rate limit" was emitted
+  uint64_t rate_limit_reports = 0;  // "exceeded log rate limit" lines emitted
 };
 
 class ContainerLogStreamer : public LogStreamer {
@@ -114,7 +150,10 @@ class ContainerLogStreamer : public LogStreamer {
 std::shared_ptr<ContainerLogStreamer> NewContainerLogStreamer(const LogConfig& config,
                                                               AppLogSink* sink, Clock* clock);
 
-// Captures everything written (stdout and stderr, in order) into one buffer.
+// Captures everything written (stdout and stderr, in order, unsplit) into
+// one buffer; emits nothing; Flush does nothing. `WithSource` returns a
+// streamer writing to the same buffer with that source name (Diego's
+// bufferStreamer instead renames itself).
 class BufferLogStreamer : public LogStreamer {
  public:
   virtual std::string Contents() const = 0;

@@ -103,9 +103,9 @@ StepPtr NewEventuallySucceedsStep(StepFactory factory, absl::Duration interval,
 StepPtr NewConsistentlySucceedsStep(StepFactory factory, absl::Duration interval, Clock* clock);
 
 // Replaces a failing child's error with EmittableError(<prefix>: <trimmed
-// captured output>) (or the output alone when `prefix` is empty; or
-// "Failed to invoke process: <err>" when nothing was captured... as Diego's
-// OutputWrapperStep). Cancelled stays cancelled.
+// captured output>) (the output alone when `prefix` is empty), as Diego's
+// OutputWrapperStep. With nothing captured the child's error is returned
+// unchanged; a cancelled child stays cancelled.
 StepPtr NewOutputWrapperStep(StepPtr step, std::string prefix,
                              std::shared_ptr<BufferLogStreamer> captured);
 
@@ -117,8 +117,9 @@ StepPtr NewOutputWrapperStep(StepPtr step, std::string prefix,
 // success prints "Container became healthy", becomes *ready*, runs
 // `liveness`; its failure prints "Container became unhealthy" and returns
 // EmittableError("Instance became unhealthy: <err>"). Cancel is forwarded
-// and returns CancelledError(). `start_timeout` bounds the startup check
-// (0 = none).
+// and returns CancelledError(). `start_timeout` is kept for parity with
+// Diego, which does not enforce it here either: the startup check itself is
+// bounded (EventuallySucceeds' timeout, or the binary's -startup-timeout).
 StepPtr NewHealthCheckStep(StepPtr startup, StepPtr liveness, std::shared_ptr<LogStreamer> streamer,
                            std::shared_ptr<LogStreamer> health_streamer, absl::Duration start_timeout,
                            Clock* clock, const Logger& logger);
@@ -168,6 +169,14 @@ struct RunStepOptions {
 // "Exit status N" + OOM/graceful suffixes, "<source>: Exited with status N",
 // SIGTERM -> graceful interval -> SIGKILL -> exit timeout -> "process did not
 // exit"). Ready once the process is spawned. `container` not owned.
+// Details (run_step.cc has the full list): a failed Garden Run writes
+// "failed-creating-process: <err>" to stdout and returns Garden's error as
+// is; <source> is `streamer->SourceName()`; partial output lines are flushed
+// before "Exit status N"; when SIGKILL is needed a CELL line "Process did
+// not exit within <d> graceful shutdown interval, sending SIGKILL" is
+// written (unless output or the exit message is suppressed); "process did
+// not exit" is kDeadlineExceeded and displayable. After "process did not
+// exit" the step's destructor waits until Garden reports the exit.
 StepPtr NewRunStep(garden::Container* container, const model::v1::RunAction& action,
                    RunStepOptions options);
 

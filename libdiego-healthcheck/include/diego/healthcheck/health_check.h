@@ -15,7 +15,11 @@
 //                probe's code and
 //                "Timed out after <startup_timeout> (<n> attempts) waiting for startup check to succeed: <last message>"
 //                (<startup_timeout> in Go's Duration.String(), e.g. "1m0s").
-//   liveness     liveness_interval > 0: probe every interval while probes pass;
+//                Probes start on the ticks start + k*interval of Go's
+//                ticker: after a probe slower than the interval the next
+//                starts at once and the overrun ticks are dropped.
+//   liveness     liveness_interval > 0: probe, sleep interval, repeat (as
+//                Go's time.Sleep loop) while probes pass;
 //                the first failure ends the loop with its code and
 //                "Liveness check unsuccessful: <message>".
 //   readiness    readiness_interval > 0: as liveness, prefix
@@ -24,7 +28,8 @@
 //                passes (-> Ok); failures are not reported.
 //   none         one probe, its result as is.
 // When more than one interval is set, the first mode in that order wins (as
-// in the binary).
+// in the binary). A loop called directly with a non-positive interval does a
+// single probe.
 //
 // Cancellation: `cancelled` (may be null) stops any loop between probes; the
 // result is then `Cancelled()` (exit code kExitUnknown, message "cancelled").

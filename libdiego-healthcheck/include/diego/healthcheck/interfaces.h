@@ -5,8 +5,10 @@
 // -----------------------------------------------------------------------------
 //
 // How the `healthcheck` binary picks its target address: the first IPv4
-// address of an up, non-loopback interface (getifaddrs order), as Diego's
-// binary does inside a container.
+// address outside 127.0.0.0/8 (getifaddrs order, i.e. by interface index),
+// as Diego's binary does inside a container. Like Diego's (Go's
+// net.Interfaces()/Addrs() walk), interface flags (up, loopback) are not
+// consulted, only the address. getifaddrs failing is kInternal.
 
 #ifndef DIEGO_HEALTHCHECK_INTERFACES_H_
 #define DIEGO_HEALTHCHECK_INTERFACES_H_

@@ -50,14 +50,35 @@ struct ProbeResult {
 };
 
 // Message builders shared by every prober, so each text exists once. `addr`
-// is "ip:port". `timeout` renders as Go's `timeout.Seconds()` with %v, i.e. the
-// shortest decimal ("1", "0.5", "2.25").
+// is "ip:port". `timeout` renders as Go's `fmt.Sprintf("%.2f",
+// timeout.Seconds())`, which is what healthcheck.go uses ("1.00", "0.50",
+// "2.25"; "0.00" for 1ns).
 std::string FormatGoSeconds(absl::Duration d);
+// Go's `time.Duration.String()`: "0s", "1ns", "1.5µs" (U+00B5), "500ms",
+// "1.5s", "1m0s", "2h0m0s", "-1s". Used for "Timed out after 1m0s ..." and
+// any other text Diego prints with %s/%v of a Duration. Sub-nanosecond
+// precision is truncated.
+std::string FormatGoDuration(absl::Duration d);
+// Go's text of a failed dial as healthcheck prints it (net.OpError):
+// "dial tcp <addr>: <syscall>: <errno text>", e.g.
+// "dial tcp 10.0.0.2:8080: connect: connection refused". The errno text is
+// Go's (strerror with a lower-case first letter).
+std::string GoDialErrorText(absl::string_view addr, absl::string_view syscall, int error_number);
+// kExitTcpTimeout "failed to make TCP connection to <addr>: timed out after <t> seconds".
 ProbeResult TcpTimeoutResult(absl::string_view addr, absl::Duration timeout);
+// kExitTcpConnectFailed "failed to make TCP connection to <addr>: <error>";
+// `error` is the whole Go error text (see GoDialErrorText).
 ProbeResult TcpErrorResult(absl::string_view addr, absl::string_view error);
+// kExitHttpTimeout "failed to make HTTP request to '<uri>' on port <p>: timed out after <t> seconds".
 ProbeResult HttpTimeoutResult(absl::string_view uri, int port, absl::Duration timeout);
+// kExitHttpConnectFailed "failed to make HTTP request to '<uri>' on port <p>: <error>"
+// (Diego always says "connection refused" for any transport error).
 ProbeResult HttpErrorResult(absl::string_view uri, int port, absl::string_view error);
+// kExitHttpBadStatus "... received status code <n> in <ms>ms" (ms truncated).
 ProbeResult HttpStatusResult(absl::string_view uri, int port, int status, absl::Duration elapsed);
+// kExitHttpBadStatus "failed to create an HTTP request to '<uri>' on port <p>"
+// (the URL http://<ip>:<p><uri> does not parse).
+ProbeResult HttpBadRequestResult(absl::string_view uri, absl::string_view port);
 
 }  // namespace diego::healthcheck
 

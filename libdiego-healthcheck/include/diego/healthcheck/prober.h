@@ -16,14 +16,23 @@
 //     "failed to make TCP connection to <ip:port>: timed out after <t> seconds";
 //     any other error -> kExitTcpConnectFailed
 //     "failed to make TCP connection to <ip:port>: <error>" where <error> is
-//     Go's text for the syscall error ("connection refused", ...).
+//     Go's whole dial error, e.g. "dial tcp <ip:port>: connect: connection
+//     refused" (GoDialErrorText in probe_result.h). <t> is "%.2f" seconds.
 //   HttpProber: GET http://<ip>:<port><uri> with `User-Agent: diego-healthcheck`
 //     and `X-Forwarded-Proto: https`, connect + request bounded by `timeout`,
 //     body drained; passes only on status 200. Non-200 -> kExitHttpBadStatus
 //     "failed to make HTTP request to '<uri>' on port <p>: received status code <n> in <ms>ms";
 //     timeout -> kExitHttpTimeout "... timed out after <t> seconds"; other
-//     transport errors -> kExitHttpConnectFailed "... connection refused" (or
-//     the error text).
+//     transport errors (refused, reset, closed before or malformed status
+//     line) -> kExitHttpConnectFailed "... connection refused"; a `path` that
+//     makes http://<ip>:<port><path> unparsable for Go's url.Parse (no
+//     leading '/', '?' or '#', a bad %-escape, a control byte) ->
+//     kExitHttpBadStatus "failed to create an HTTP request to '<uri>' on port
+//     <p>", without connecting. The path is sent as Go's URL.RequestURI()
+//     (escaped path, query, no fragment). Once the status is known, a body
+//     that times out, breaks or exceeds 1 MiB does not change the verdict
+//     (Go ignores body read errors). Redirects are not followed (Go's client
+//     would follow them).
 //
 // Thread-safety: a Prober may be called from one thread at a time.
 
