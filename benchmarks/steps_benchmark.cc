@@ -35,6 +35,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -239,27 +240,39 @@ void BuildLrpTree(benchmark::State& state, bool declarative_check) {
 void BM_BuildLrpTree(benchmark::State& state) { BuildLrpTree(state, false); }
 void BM_BuildLrpTreeChecks(benchmark::State& state) { BuildLrpTree(state, true); }
 
-void BM_RunLrpTree(benchmark::State& state) {
-  Fixture fixture;
+// Builds and runs a tree from `info` once per iteration; `expected` says
+// whether a run's result is the one the benchmark expects (else the
+// benchmark stops with an error). False when it stopped.
+bool RunTrees(benchmark::State& state, Fixture& fixture, const absl::StatusOr<RunInfo>& info,
+              const std::function<bool(const absl::Status&)>& expected) {
   Transformer transformer(fixture.Options());
-  absl::StatusOr<RunInfo> info = RunInfoFromDesiredLrp(BenchLrp(false), 0);
   if (!info.ok()) {
     state.SkipWithError(std::string(info.status().message()).c_str());
-    return;
+    return false;
   }
   for (auto _ : state) {
     absl::StatusOr<ContainerSteps> steps = transformer.Build(*info, fixture.container());
     if (!steps.ok()) {
       state.SkipWithError(std::string(steps.status().message()).c_str());
-      return;
+      return false;
     }
     absl::Status status = steps->step->Run();
     steps->log_streamer->Flush();
-    if (EmittableMessage(status) != "Instance became unhealthy: failed to connect") {
+    if (!expected(status)) {
       state.SkipWithError(absl::StrCat("unexpected result: ", status.ToString()).c_str());
-      return;
+      return false;
     }
   }
+  return true;
+}
+
+void BM_RunLrpTree(benchmark::State& state) {
+  Fixture fixture;
+  const bool ran = RunTrees(
+      state, fixture, RunInfoFromDesiredLrp(BenchLrp(false), 0), [](const absl::Status& s) {
+        return EmittableMessage(s) == "Instance became unhealthy: failed to connect";
+      });
+  if (!ran) return;
   state.counters["processes_per_tree"] = 4;
   state.counters["log_lines_per_tree"] =
       static_cast<double>(fixture.app_logs().lines()) / static_cast<double>(state.iterations());
@@ -267,30 +280,15 @@ void BM_RunLrpTree(benchmark::State& state) {
 
 void BM_RunTaskTree(benchmark::State& state) {
   Fixture fixture;
-  Transformer transformer(fixture.Options());
   model::v1::Task task;
   task.set_task_guid("bench-task");
   task.mutable_task_definition()->set_log_guid("bench-app");
   model::v1::Action* serial = task.mutable_task_definition()->mutable_action();
   *serial->mutable_serial_action()->add_actions() = RunOf("/bin/task");
   *serial->mutable_serial_action()->add_actions() = RunOf("/bin/task");
-  absl::StatusOr<RunInfo> info = RunInfoFromTask(task);
-  if (!info.ok()) {
-    state.SkipWithError(std::string(info.status().message()).c_str());
+  if (!RunTrees(state, fixture, RunInfoFromTask(task),
+                [](const absl::Status& s) { return s.ok(); })) {
     return;
-  }
-  for (auto _ : state) {
-    absl::StatusOr<ContainerSteps> steps = transformer.Build(*info, fixture.container());
-    if (!steps.ok()) {
-      state.SkipWithError(std::string(steps.status().message()).c_str());
-      return;
-    }
-    absl::Status status = steps->step->Run();
-    steps->log_streamer->Flush();
-    if (!status.ok()) {
-      state.SkipWithError(std::string(status.message()).c_str());
-      return;
-    }
   }
   state.counters["processes_per_tree"] = 2;
 }

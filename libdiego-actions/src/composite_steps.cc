@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "child_tracker.h"
 #include "diego/actions/errors.h"
 #include "diego/actions/semaphore.h"
 #include "diego/actions/step.h"
@@ -42,44 +43,8 @@ constexpr char kContainerSetupSucceededDuration[] = "ContainerSetupSucceededDura
 constexpr char kContainerSetupFailedDuration[] = "ContainerSetupFailedDuration";
 
 // Lets `Cancel()` (any thread) reach the child the Run thread is currently
-// running. Children are shared so a cancel racing with the end of an attempt
-// never touches a destroyed step.
-class ChildTracker {
- public:
-  // Marks the step cancelled and cancels the current child, if any (outside
-  // the lock: a child's Cancel may take locks of its own).
-  void Cancel() {
-    std::shared_ptr<Step> current;
-    {
-      absl::MutexLock lock(&mu_);
-      signal_.Cancel();
-      current = current_;
-    }
-    if (current != nullptr) current->Cancel();
-  }
-
-  // Runs `child` on this thread unless the step is already cancelled (then
-  // CancelledError, and `child` never runs).
-  absl::Status Run(const std::shared_ptr<Step>& child) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (signal_.cancelled()) return CancelledError();
-      current_ = child;
-    }
-    absl::Status status = child->Run();
-    absl::MutexLock lock(&mu_);
-    current_.reset();
-    return status;
-  }
-
-  bool cancelled() const { return signal_.cancelled(); }
-  absl::Notification* notification() { return signal_.notification(); }
-
- private:
-  absl::Mutex mu_;
-  CancelSignal signal_;
-  std::shared_ptr<Step> current_ ABSL_GUARDED_BY(mu_);
-};
+// running (child_tracker.h).
+using actions_internal::ChildTracker;
 
 // The user-facing part of an emittable error's message and the wrapped
 // error's text (EmittableError(message, inner) reads "message\ninner").

@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "child_tracker.h"
 #include "diego/actions/errors.h"
 #include "diego/actions/step.h"
 #include "diego/actions/steps.h"
@@ -38,41 +39,8 @@ constexpr char kFailedReadiness[] =
     "route pool.\n";
 
 // Runs checks on the calling thread and lets Cancel() reach the one in
-// flight (shared, so a cancel racing with its end never touches a destroyed
-// step).
-class CheckRunner {
- public:
-  void Cancel() {
-    std::shared_ptr<Step> current;
-    {
-      absl::MutexLock lock(&mu_);
-      signal_.Cancel();
-      current = current_;
-    }
-    if (current != nullptr) current->Cancel();
-  }
-
-  // Runs `check` unless cancelled (then CancelledError without running it).
-  absl::Status Run(const std::shared_ptr<Step>& check) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (signal_.cancelled()) return CancelledError();
-      current_ = check;
-    }
-    absl::Status status = check->Run();
-    absl::MutexLock lock(&mu_);
-    current_.reset();
-    return status;
-  }
-
-  bool cancelled() const { return signal_.cancelled(); }
-  absl::Notification* notification() { return signal_.notification(); }
-
- private:
-  absl::Mutex mu_;
-  CancelSignal signal_;
-  std::shared_ptr<Step> current_ ABSL_GUARDED_BY(mu_);
-};
+// flight (child_tracker.h).
+using CheckRunner = actions_internal::ChildTracker;
 
 // What Go's err.Error() prints for a check's error: an emittable error's own
 // message (without its wrapped error), any other error's message.

@@ -53,6 +53,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "network.h"
+#include "running_tree.h"
 
 #ifndef DIEGO_GARDEN_HELPER_DIR
 #define DIEGO_GARDEN_HELPER_DIR ""
@@ -61,6 +62,7 @@
 namespace diego::actions {
 namespace {
 
+using step_fakes::RunningTree;
 namespace fs = std::filesystem;
 using ::diego::fakes::IsOk;
 using ::testing::Contains;
@@ -84,42 +86,6 @@ model::v1::Action RunAs(const std::string& path, std::vector<std::string> args,
   a.mutable_run_action()->set_user(user);
   return a;
 }
-
-// Runs a tree on a thread of its own; destruction cancels and joins.
-class RunningTree {
- public:
-  explicit RunningTree(ContainerSteps steps) : steps_(std::move(steps)) {
-    steps_.step->SetReadyCallback([this] { ready_.Notify(); });
-    thread_ = std::thread([this] {
-      result_ = steps_.step->Run();
-      steps_.log_streamer->Flush();
-      done_.Notify();
-    });
-  }
-  ~RunningTree() {
-    if (thread_.joinable()) {
-      steps_.step->Cancel();
-      thread_.join();
-    }
-  }
-  bool WaitReady() { return ready_.WaitForNotificationWithTimeout(kBound); }
-  bool IsReady() const { return ready_.HasBeenNotified(); }
-  absl::Status Wait() {
-    if (!done_.WaitForNotificationWithTimeout(kBound)) {
-      ADD_FAILURE() << "the tree did not finish";
-      steps_.step->Cancel();
-    }
-    thread_.join();
-    return result_;
-  }
-
- private:
-  ContainerSteps steps_;
-  absl::Notification ready_;
-  absl::Notification done_;
-  absl::Status result_;
-  std::thread thread_;
-};
 
 class LinuxE2eTest : public ::testing::Test {
  protected:
@@ -347,7 +313,7 @@ TEST_F(LinuxE2eTest, TaskTreeRunsInARealContainer) {
   ASSERT_OK_AND_ASSIGN(RunInfo run_info, RunInfoFromTask(task));
   Transformer transformer(Options());
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, transformer.Build(run_info, c.get()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   absl::Status result = tree.Wait();
   ASSERT_TRUE(IsEmittable(result)) << result;
   EXPECT_EQ(EmittableMessage(result), "exceeded 500ms timeout");
@@ -397,7 +363,7 @@ TEST_F(LinuxE2eTest, InProcessTcpCheckSeesHttpdComeAndGo) {
   options.checker = checker.get();
   Transformer transformer(options);
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, transformer.Build(run_info, c.get()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_TRUE(tree.WaitReady()) << absl::StrJoin(sink_.Messages(/*mark_stderr=*/true), "\n");
   EXPECT_THAT(LinesOf("APP/PROC/WEB"), Contains("Container became healthy"));
 

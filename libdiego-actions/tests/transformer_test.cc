@@ -44,6 +44,7 @@
 #include "diego/testing/test_logger.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "running_tree.h"
 
 namespace diego::actions {
 namespace {
@@ -53,6 +54,7 @@ using ::diego::fakes::FakeGardenBackend;
 using ::diego::fakes::FakeProcessContext;
 using ::diego::fakes::IsOk;
 using ::diego::fakes::StatusIs;
+using step_fakes::RunningTree;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -290,46 +292,6 @@ int Forever(FakeProcessContext& ctx) {
 
 // ---- The tree under test ------------------------------------------------------
 
-// Runs a built tree on a thread of its own. Destruction cancels and joins.
-class RunningTree {
- public:
-  explicit RunningTree(ContainerSteps steps) : steps_(std::move(steps)) {
-    steps_.step->SetReadyCallback([this] { ready_.Notify(); });
-    thread_ = std::thread([this] {
-      result_ = steps_.step->Run();
-      steps_.log_streamer->Flush();
-      done_.Notify();
-    });
-  }
-  ~RunningTree() {
-    if (thread_.joinable()) {
-      steps_.step->Cancel();
-      thread_.join();
-    }
-  }
-
-  bool WaitReady() { return ready_.WaitForNotificationWithTimeout(kBound); }
-  bool IsReady() const { return ready_.HasBeenNotified(); }
-  bool IsDone() const { return done_.HasBeenNotified(); }
-  // The tree's result; fails the test when it does not finish within kBound.
-  absl::Status Wait() {
-    if (!done_.WaitForNotificationWithTimeout(kBound)) {
-      ADD_FAILURE() << "the tree did not finish";
-      steps_.step->Cancel();
-    }
-    thread_.join();
-    return result_;
-  }
-  void Cancel() { steps_.step->Cancel(); }
-
- private:
-  ContainerSteps steps_;
-  absl::Notification ready_;
-  absl::Notification done_;
-  absl::Status result_;
-  std::thread thread_;
-};
-
 class TransformerTest : public ::testing::Test {
  protected:
   TransformerOptions Options() {
@@ -418,7 +380,7 @@ TEST_F(TransformerTest, TaskRunActionSucceedsWithNetworkingEnvAndLogs) {
   EXPECT_TRUE(info.is_task);
   Transformer transformer(Options());
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, transformer.Build(info, c));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   EXPECT_THAT(tree.Wait(), IsOk());
   EXPECT_TRUE(tree.IsReady());
 
@@ -439,7 +401,7 @@ TEST_F(TransformerTest, TaskRunActionFailureHasDiegosExactText) {
   ASSERT_OK_AND_ASSIGN(RunInfo info, RunInfoFromTask(TaskWith(RunA("/bin/task"))));
   Transformer transformer(Options());
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, transformer.Build(info, c));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   absl::Status result = tree.Wait();
   ASSERT_TRUE(IsEmittable(result)) << result;
   EXPECT_EQ(EmittableMessage(result), "TASK: Exited with status 3");
@@ -465,7 +427,7 @@ TEST_F(TransformerTest, TaskSerialOfEmitProgressTryAndTimeout) {
   ASSERT_OK_AND_ASSIGN(RunInfo info, RunInfoFromTask(TaskWith(Serial({emit, attempt, bounded}))));
   Transformer transformer(Options());
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, transformer.Build(info, c));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   garden_.BlockUntilProcessesRun(3);  // /bin/hang runs
   clock_.BlockUntilSleepers(1);       // the timeout step
   EXPECT_FALSE(tree.IsDone());
@@ -490,7 +452,7 @@ TEST_F(TransformerTest, LogSourceOverridesApplyToTheActionAndItsChildren) {
                            Serial({RunA("/bin/a"), RunA("/bin/b", "CUSTOM"), attempt}, "STG"))));
   Transformer transformer(Options());
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, transformer.Build(info, c));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_THAT(tree.Wait(), IsOk());
   EXPECT_THAT(LinesOf("STG"), ElementsAre("from a", "Exit status 0"));
   EXPECT_THAT(LinesOf("CUSTOM"), ElementsAre("from b", "Exit status 0"));
@@ -517,7 +479,7 @@ TEST_F(TransformerTest, DownloadAndUploadActionsUseTheDownloaderAndUploader) {
   ASSERT_OK_AND_ASSIGN(RunInfo info, RunInfoFromTask(TaskWith(Serial({download, upload}))));
   Transformer transformer(Options());
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, transformer.Build(info, c));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_THAT(tree.Wait(), IsOk());
 
   ASSERT_THAT(downloader_.Requests(), SizeIs(1));
@@ -588,7 +550,7 @@ TEST_F(TransformerTest, TaskCachedDependenciesAndImageLayersBecomeSetupDownloads
   garden::Container* c = NewContainer();
   Transformer transformer(Options());
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, transformer.Build(info, c));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_THAT(tree.Wait(), IsOk());
   EXPECT_THAT(garden_.StreamIns("c-0"), SizeIs(3));
   EXPECT_THAT(SpecsOf("c-0", "/bin/task"), SizeIs(1));
@@ -627,7 +589,7 @@ TEST_F(TransformerTest, LrpWithoutMonitorIsReadyWhenTheProcessStartsAndEndsWhenI
   garden_.SetProcessHandler("/bin/app", RunsUntil(&exit_now, 0, "listening\n"));
   garden::Container* c = NewContainer();
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(Lrp(RunA("/bin/app")), c, Options()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_TRUE(tree.WaitReady());
   EXPECT_FALSE(tree.IsDone());
   exit_now.Notify();
@@ -641,7 +603,7 @@ TEST_F(TransformerTest, LrpWithoutMonitorFailsWhenTheProcessFails) {
   garden_.SetProcessHandler("/bin/app", RunsUntil(&exit_now, 2));
   garden::Container* c = NewContainer();
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(Lrp(RunA("/bin/app")), c, Options()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_TRUE(tree.WaitReady());
   exit_now.Notify();
   absl::Status result = tree.Wait();
@@ -661,7 +623,7 @@ TEST_F(TransformerTest, SetupIsTimedAndRunsBeforeThePostSetupHookAndTheAction) {
   options.post_setup_hook->set_user("root");
   garden::Container* c = NewContainer();
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(lrp, c, options));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_TRUE(tree.WaitReady());
   exit_now.Notify();
   EXPECT_THAT(tree.Wait(), IsOk());
@@ -681,7 +643,7 @@ TEST_F(TransformerTest, FailedSetupIsTimedAndStopsTheTree) {
   *lrp.mutable_setup() = RunA("/bin/setup");
   garden::Container* c = NewContainer();
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(lrp, c, Options()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   absl::Status result = tree.Wait();
   EXPECT_EQ(EmittableMessage(result), "APP/PROC/WEB: Exited with status 9");
   ASSERT_THAT(metrics_.Durations(), SizeIs(1));
@@ -697,7 +659,7 @@ TEST_F(TransformerTest, SidecarExitCancelsTheAction) {
   *lrp.add_sidecars()->mutable_action() = RunA("/bin/sidecar", "SIDECAR");
   garden::Container* c = NewContainer();
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(lrp, c, Options()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_TRUE(tree.WaitReady());
   EXPECT_FALSE(tree.IsDone());
   sidecar_exit.Notify();
@@ -747,7 +709,7 @@ TEST_F(TransformerTest, LegacyMonitorBecomesHealthyThenUnhealthy) {
   *lrp.mutable_monitor() = Parallel({check});
   garden::Container* c = NewContainer();
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(lrp, c, Options()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
 
   for (int attempt = 1; attempt <= 3; ++attempt) {
     clock_.BlockUntilSleepers(1);  // EventuallySucceeds waits an unhealthy interval
@@ -783,7 +745,7 @@ TEST_F(TransformerTest, LegacyMonitorBareRunActionLogsItsOutput) {
   *lrp.mutable_monitor() = RunA("/bin/healthcheck", "HEALTH");
   garden::Container* c = NewContainer();
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(lrp, c, Options()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   clock_.BlockUntilSleepers(1);
   clock_.Advance(absl::Seconds(2));
   ASSERT_TRUE(tree.WaitReady());
@@ -806,7 +768,7 @@ TEST_F(TransformerTest, LegacyMonitorNeverHealthyWithinTheStartTimeout) {
   *lrp.mutable_monitor() = Parallel({RunA("/bin/healthcheck")});
   garden::Container* c = NewContainer();
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(lrp, c, Options()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   // Attempts at 2s, 4s and 6s; after the third, 6s > 5s.
   for (int i = 0; i < 3; ++i) {
     clock_.BlockUntilSleepers(1);
@@ -827,7 +789,7 @@ TEST_F(TransformerTest, WithAMonitorAnActionThatExitsZeroKeepsTheContainerMonito
   *lrp.mutable_monitor() = Parallel({RunA("/bin/healthcheck")});
   garden::Container* c = NewContainer();
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(lrp, c, Options()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   clock_.BlockUntilSleepers(1);
   clock_.Advance(absl::Seconds(2));
   ASSERT_TRUE(tree.WaitReady());
@@ -862,7 +824,7 @@ TEST_F(TransformerTest, DeclarativeChecksRunTheHealthcheckBinaryWithDiegosFlags)
   *lrp.mutable_check_definition()->add_checks() = TcpCheck(0);  // invalid: skipped
   garden::Container* c = NewContainer();
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(lrp, c, Options()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_TRUE(tree.WaitReady());
   garden_.BlockUntilProcessesRun(5);  // app, 2 startup, 2 liveness
   liveness_fails.Notify();
@@ -927,7 +889,7 @@ TEST_F(TransformerTest, DeclarativeReadinessChecksRunTheBinaryInBothModes) {
                          absl::MutexLock lock(&mu);
                          changes.push_back(r);
                        }));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_TRUE(fakes::PollUntil(
       [&] {
         absl::MutexLock lock(&mu);
@@ -984,7 +946,7 @@ TEST_F(InProcessCheckTest, TcpCheckBecomesHealthyThenUnhealthyWithTheBinarysText
   options.emit_liveness_failure_metrics = true;
   garden::Container* c = NewContainer("127.0.0.1");
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(lrp, c, options));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   // The startup check probes at once and passes.
   ASSERT_TRUE(tree.WaitReady());
   clock_.BlockUntilSleepers(1);  // liveness: probed once, waits 30s
@@ -1014,7 +976,7 @@ TEST_F(InProcessCheckTest, StartupCheckTimesOutWithTheBinarysText) {
   *lrp.mutable_check_definition()->add_checks() = TcpCheck(listener.port());
   garden::Container* c = NewContainer("127.0.0.1");
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(lrp, c, CheckerOptions()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   // Probes at 0s and 2s; the 3s deadline comes before the 4s tick.
   clock_.BlockUntilSleepers(1);
   clock_.Advance(absl::Seconds(2));
@@ -1049,7 +1011,7 @@ TEST_F(InProcessCheckTest, ReadinessTogglesCallOnReadiness) {
                          absl::MutexLock lock(&mu);
                          changes.push_back(r);
                        }));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_TRUE(tree.WaitReady());
   ASSERT_TRUE(fakes::PollUntil([&] { return count() == 1; }, kBound));  // until-ready passed
   clock_.BlockUntilSleepers(1);                                         // readiness loop waits 10s
@@ -1078,7 +1040,7 @@ TEST_F(InProcessCheckTest, CheckDefinitionWithOnlyInvalidChecksBuildsNoHealthSte
   *lrp.mutable_check_definition()->add_checks() = both;
   garden::Container* c = NewContainer("127.0.0.1");
   ASSERT_OK_AND_ASSIGN(ContainerSteps steps, BuildLrp(lrp, c, CheckerOptions()));
-  RunningTree tree(std::move(steps));
+  RunningTree tree(std::move(steps), kBound);
   ASSERT_TRUE(tree.WaitReady());
   exit_now.Notify();
   EXPECT_THAT(tree.Wait(), IsOk());

@@ -35,6 +35,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "http_probe.h"
+#include "loopback_server.h"
 
 namespace diego::healthcheck {
 namespace {
@@ -53,19 +54,13 @@ constexpr absl::Duration kBound = absl::Seconds(8);
 class Listener {
  public:
   explicit Listener(int backlog) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        listen(fd_, backlog) != 0) {
+    int port = 0;
+    fd_ = healthcheck_test::ListenLoopback(backlog, &port);
+    if (fd_ < 0) {
       ADD_FAILURE() << "listen: " << strerror(errno);
       return;
     }
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    port_ = static_cast<uint16_t>(port);
   }
   ~Listener() {
     for (int fd : fillers_) close(fd);
