@@ -36,7 +36,10 @@ diego_install_packages() {
 }
 
 diego_build() {
+  # -g1 (line tables only) instead of -g: backtraces and perf still get
+  # file:line, and a clean build takes about a third less time.
   cmake -S "${DIEGO_ROOT}" -B "${DIEGO_BUILD_DIR}" -G Ninja \
-    -DCMAKE_BUILD_TYPE="${DIEGO_BUILD_TYPE:-RelWithDebInfo}" "$@"
+    -DCMAKE_BUILD_TYPE="${DIEGO_BUILD_TYPE:-RelWithDebInfo}" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="${DIEGO_CXX_FLAGS_RELWITHDEBINFO:--O2 -g1 -DNDEBUG}" "$@"
   cmake --build "${DIEGO_BUILD_DIR}" -j "${DIEGO_JOBS}"
 }
