@@ -18,8 +18,8 @@
 namespace diego::healthcheck {
 namespace {
 
-using healthcheck_test::ClosedLoopbackPort;
 using healthcheck_test::FullBacklogListener;
+using healthcheck_test::RefusingPort;
 using healthcheck_test::ScriptedHttpServer;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
@@ -60,7 +60,8 @@ TEST(HealthcheckAppTest, TcpListeningExits0Silently) {
 }
 
 TEST(HealthcheckAppTest, TcpRefusedExits4) {
-  int port = ClosedLoopbackPort();
+  RefusingPort refusing;
+  int port = refusing.port();
   ASSERT_GT(port, 0);
   BinaryRun run = RunBinary({"-host", "127.0.0.1", "-port", absl::StrCat(port)});
   EXPECT_EQ(run.exit_status, 4);
@@ -114,7 +115,8 @@ TEST(HealthcheckAppTest, Http500Exits6) {
 }
 
 TEST(HealthcheckAppTest, HttpRefusedExits5) {
-  int port = ClosedLoopbackPort();
+  RefusingPort refusing;
+  int port = refusing.port();
   ASSERT_GT(port, 0);
   BinaryRun run = RunBinary({"-host=127.0.0.1", Port(port), "-uri=/"});
   EXPECT_EQ(run.exit_status, 5);
@@ -143,7 +145,8 @@ TEST(HealthcheckAppTest, StartupPassesAtOnceWhenListening) {
 }
 
 TEST(HealthcheckAppTest, StartupTimeoutPrefixesTheLastError) {
-  int port = ClosedLoopbackPort();
+  RefusingPort refusing;
+  int port = refusing.port();
   ASSERT_GT(port, 0);
   BinaryRun run = RunBinary(
       {"-host=127.0.0.1", Port(port), "-startup-interval=20ms", "-startup-timeout=200ms"});
@@ -170,7 +173,8 @@ TEST(HealthcheckAppTest, LivenessFailurePrefixesTheError) {
 }
 
 TEST(HealthcheckAppTest, ReadinessFailurePrefixesTheError) {
-  int port = ClosedLoopbackPort();
+  RefusingPort refusing;
+  int port = refusing.port();
   ASSERT_GT(port, 0);
   BinaryRun run = RunBinary({"-host=127.0.0.1", Port(port), "-uri=/r", "-readiness-interval=1s"});
   EXPECT_EQ(run.exit_status, 5);

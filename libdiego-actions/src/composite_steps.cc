@@ -385,78 +385,92 @@ class ThrottleStep final : public WrapperStep {
 };
 
 // Diego's backgroundStep: the child never sees this step's cancel; a cancel
-// makes Run() return OK and leaves the child running on a detached thread
-// that owns it (state shared with that thread).
+// makes Run() return OK at once and leaves the child running on `runner_`.
+// The runner stays joinable: destroying the step cancels the child and joins
+// it, so the child never outlives what it points to (container, clock,
+// logger). The child's ready notification is forwarded without holding
+// `mu_`, so a ready chain that cancels the tree can re-enter Cancel().
 class BackgroundStep final : public Step {
  public:
   BackgroundStep(StepPtr step, const Logger& logger)
-      : state_(std::make_shared<State>()), logger_(logger.Session("background-step")) {
-    DIEGO_CHECK(step != nullptr) << "BackgroundStep: null child";
-    state_->child = std::move(step);
-    state_->owner = this;
-    // The child is owned by the state, so the state outlives the callback.
-    State* state = state_.get();
-    state_->child->SetReadyCallback([state] {
-      absl::MutexLock lock(&state->mu);
-      if (state->owner != nullptr) state->owner->NotifyReady();
-    });
+      : child_(std::move(step)), logger_(logger.Session("background-step")) {
+    DIEGO_CHECK(child_ != nullptr) << "BackgroundStep: null child";
+    child_->SetReadyCallback([this] { ForwardReady(); });
   }
 
   ~BackgroundStep() override {
-    absl::MutexLock lock(&state_->mu);
-    state_->owner = nullptr;
+    {
+      // Stop forwarding ready and wait for a forward in flight: the parent
+      // being torn down must not be called back.
+      absl::MutexLock lock(&mu_);
+      forward_ready_ = false;
+      auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ready_forwards_ == 0; };
+      mu_.Await(absl::Condition(&idle));
+    }
+    if (runner_.joinable()) {
+      child_->Cancel();
+      runner_.join();
+    }
   }
 
   absl::Status Run() override {
-    std::shared_ptr<State> state = state_;
     {
-      absl::MutexLock lock(&state->mu);
-      if (state->cancelled) return CancelledError();
+      absl::MutexLock lock(&mu_);
+      if (cancelled_) return CancelledError();
     }
-    std::thread runner([state] {
-      absl::Status status = state->child->Run();
-      absl::MutexLock lock(&state->mu);
-      state->result = std::move(status);
-      state->done = true;
+    runner_ = std::thread([this] {
+      absl::Status status = child_->Run();
+      absl::MutexLock lock(&mu_);
+      result_ = std::move(status);
+      done_ = true;
     });
     bool done = false;
     absl::Status result;
     {
-      absl::MutexLock lock(&state->mu);
-      auto finished = [&state]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return state->done || state->cancelled;
-      };
-      state->mu.Await(absl::Condition(&finished));
-      done = state->done;
-      if (done) result = state->result;
+      absl::MutexLock lock(&mu_);
+      auto finished = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || cancelled_; };
+      mu_.Await(absl::Condition(&finished));
+      done = done_;
+      if (done) result = result_;
     }
     if (done) {
-      runner.join();
+      runner_.join();
       if (!result.ok()) logger_.Info("failed", {{"error", std::string(result.message())}});
       return result;
     }
+    // The child keeps running; the destructor cancels and joins it.
     logger_.Info("detaching-from-substep");
-    runner.detach();
     return absl::OkStatus();
   }
 
   void Cancel() override {
-    absl::MutexLock lock(&state_->mu);
-    state_->cancelled = true;
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
   }
 
  private:
-  struct State {
-    absl::Mutex mu;
-    StepPtr child;
-    BackgroundStep* owner ABSL_GUARDED_BY(mu) = nullptr;
-    bool cancelled ABSL_GUARDED_BY(mu) = false;
-    bool done ABSL_GUARDED_BY(mu) = false;
-    absl::Status result ABSL_GUARDED_BY(mu);
-  };
+  // The child's ready callback: forwards to this step's, outside `mu_`.
+  void ForwardReady() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!forward_ready_) return;
+      ++ready_forwards_;
+    }
+    NotifyReady();
+    absl::MutexLock lock(&mu_);
+    --ready_forwards_;
+  }
 
-  std::shared_ptr<State> state_;
-  Logger logger_;
+  const StepPtr child_;
+  const Logger logger_;
+  std::thread runner_;  // started by Run(); joined by Run() or the destructor
+
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status result_ ABSL_GUARDED_BY(mu_);
+  bool forward_ready_ ABSL_GUARDED_BY(mu_) = true;
+  int ready_forwards_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Diego's outputWrapperStep.

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -536,9 +537,31 @@ struct ArchiveWriteDeleter {
   void operator()(struct archive* a) const { archive_write_free(a); }
 };
 
+// Where ArchiveToTar's tar goes: `tar`, refusing to grow past `limit` bytes.
+struct TarSink {
+  std::string tar;
+  uint64_t limit = 0;
+  uint64_t attempted = 0;  // bytes the tar would have had when it was refused
+  bool exceeded = false;
+};
+
+// libarchive's write callback: appends to the TarSink; fails (so the write
+// in progress fails) once the tar would exceed its limit.
 la_ssize_t AppendToString(struct archive*, void* client_data, const void* buffer, size_t length) {
-  static_cast<std::string*>(client_data)->append(static_cast<const char*>(buffer), length);
+  TarSink* sink = static_cast<TarSink*>(client_data);
+  if (sink->tar.size() + length > sink->limit) {
+    sink->exceeded = true;
+    sink->attempted = sink->tar.size() + length;
+    return -1;
+  }
+  sink->tar.append(static_cast<const char*>(buffer), length);
   return static_cast<la_ssize_t>(length);
+}
+
+absl::Status ArtifactTooLarge(uint64_t bytes, uint64_t limit) {
+  return absl::ResourceExhaustedError(absl::StrCat("artifact too large: ", bytes,
+                                                   " bytes after decompression exceeds the limit of ",
+                                                   limit, " bytes"));
 }
 
 std::string ArchiveError(struct archive* a) {
@@ -665,7 +688,7 @@ class CachedDownloaderImpl final : public CachedDownloader {
       DIEGO_RETURN_IF_ERROR(
           VerifyChecksumOfFile(body, request.checksum_algorithm, request.checksum_value));
     }
-    return ArchiveToTar(body);
+    return ArchiveToTar(body, options_.max_artifact_bytes);
   }
 
   // Fetches with Diego's three attempts (a cancel is never retried); a 200
@@ -1049,6 +1072,10 @@ absl::Status VerifyChecksumOfFile(absl::string_view path, absl::string_view algo
 }
 
 absl::StatusOr<std::string> ArchiveToTar(absl::string_view path) {
+  return ArchiveToTar(path, std::numeric_limits<uint64_t>::max());
+}
+
+absl::StatusOr<std::string> ArchiveToTar(absl::string_view path, uint64_t max_tar_bytes) {
   const std::string p(path);
   std::unique_ptr<struct archive, ArchiveReadDeleter> in(archive_read_new());
   archive_read_support_filter_gzip(in.get());
@@ -1059,12 +1086,17 @@ absl::StatusOr<std::string> ArchiveToTar(absl::string_view path) {
     return absl::InvalidArgumentError(
         absl::StrCat(p, ": not a tar, tgz or zip archive: ", ArchiveError(in.get())));
   }
-  std::string tar;
+  TarSink sink;
+  sink.limit = max_tar_bytes;
   std::unique_ptr<struct archive, ArchiveWriteDeleter> out(archive_write_new());
+  // A failed write is "too large" when the sink refused it.
+  auto write_failed = [&sink](absl::Status other) {
+    return sink.exceeded ? ArtifactTooLarge(sink.attempted, sink.limit) : other;
+  };
   archive_write_set_format_pax_restricted(out.get());
   archive_write_add_filter_none(out.get());
   archive_write_set_bytes_in_last_block(out.get(), 1);
-  if (archive_write_open2(out.get(), &tar, nullptr, AppendToString, nullptr, nullptr) !=
+  if (archive_write_open2(out.get(), &sink, nullptr, AppendToString, nullptr, nullptr) !=
       ARCHIVE_OK) {
     return absl::InternalError(absl::StrCat("cannot start tar: ", ArchiveError(out.get())));
   }
@@ -1083,9 +1115,14 @@ absl::StatusOr<std::string> ArchiveToTar(absl::string_view path) {
         archive_entry_filetype(entry) == AE_IFREG && archive_entry_hardlink(entry) == nullptr;
     std::string data;
     if (regular && archive_entry_size_is_set(entry)) {
+      // Refuse early when the declared size alone cannot fit.
+      const la_int64_t declared = archive_entry_size(entry);
+      if (declared > 0 && sink.tar.size() + static_cast<uint64_t>(declared) > sink.limit) {
+        return ArtifactTooLarge(sink.tar.size() + static_cast<uint64_t>(declared), sink.limit);
+      }
       if (archive_write_header(out.get(), entry) < ARCHIVE_WARN) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(p, ": cannot convert an entry: ", ArchiveError(out.get())));
+        return write_failed(absl::InvalidArgumentError(
+            absl::StrCat(p, ": cannot convert an entry: ", ArchiveError(out.get()))));
       }
       for (;;) {
         const la_ssize_t n = archive_read_data(in.get(), buffer.data(), buffer.size());
@@ -1095,13 +1132,15 @@ absl::StatusOr<std::string> ArchiveToTar(absl::string_view path) {
               absl::StrCat(p, ": corrupt archive: ", ArchiveError(in.get())));
         }
         if (archive_write_data(out.get(), buffer.data(), static_cast<size_t>(n)) != n) {
-          return absl::InternalError(absl::StrCat("cannot write tar: ", ArchiveError(out.get())));
+          return write_failed(
+              absl::InternalError(absl::StrCat("cannot write tar: ", ArchiveError(out.get()))));
         }
       }
       continue;
     }
     if (regular) {
       // Read the data first: a streamed zip entry may not know its size yet.
+      // The buffer counts against the limit as it grows.
       for (;;) {
         const la_ssize_t n = archive_read_data(in.get(), buffer.data(), buffer.size());
         if (n == 0) break;
@@ -1110,29 +1149,34 @@ absl::StatusOr<std::string> ArchiveToTar(absl::string_view path) {
               absl::StrCat(p, ": corrupt archive: ", ArchiveError(in.get())));
         }
         data.append(buffer.data(), static_cast<size_t>(n));
+        if (sink.tar.size() + data.size() > sink.limit) {
+          return ArtifactTooLarge(sink.tar.size() + data.size(), sink.limit);
+        }
       }
       archive_entry_set_size(entry, static_cast<la_int64_t>(data.size()));
     } else {
       archive_entry_set_size(entry, 0);  // directories, links, devices: no data
     }
     if (archive_write_header(out.get(), entry) < ARCHIVE_WARN) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return write_failed(absl::InvalidArgumentError(absl::StrCat(
           p, ": cannot convert entry '",
           archive_entry_pathname(entry) == nullptr ? "" : archive_entry_pathname(entry),
-          "': ", ArchiveError(out.get())));
+          "': ", ArchiveError(out.get()))));
     }
     if (!data.empty() && archive_write_data(out.get(), data.data(), data.size()) !=
                              static_cast<la_ssize_t>(data.size())) {
-      return absl::InternalError(absl::StrCat("cannot write tar: ", ArchiveError(out.get())));
+      return write_failed(
+          absl::InternalError(absl::StrCat("cannot write tar: ", ArchiveError(out.get()))));
     }
   }
   if (entries == 0 && archive_format(in.get()) == 0) {
     return absl::InvalidArgumentError(absl::StrCat(p, ": not a tar, tgz or zip archive"));
   }
   if (archive_write_close(out.get()) != ARCHIVE_OK) {
-    return absl::InternalError(absl::StrCat("cannot finish tar: ", ArchiveError(out.get())));
+    return write_failed(
+        absl::InternalError(absl::StrCat("cannot finish tar: ", ArchiveError(out.get()))));
   }
-  return tar;
+  return std::move(sink.tar);
 }
 
 std::string ByteSize(uint64_t bytes) {

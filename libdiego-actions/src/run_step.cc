@@ -5,13 +5,24 @@
 // with SIGTERM, then SIGKILL after the graceful shutdown interval.
 //
 // Threading: Run() starts the process, then one waiter thread blocks in
-// `Process::Wait(InfiniteFuture)` and records the result. Run() itself waits
-// (under `mu_`) for "exited or cancelled"; once cancelled it waits for the
-// exit on the injected clock (`Clock::SleepUntil` with the exit notification
-// as cancellation), so a FakeClock drives the graceful interval and the exit
-// timeout. When the process never exits Run() returns "process did not exit"
-// and the waiter is joined by the destructor (which therefore waits until the
-// backend reports the exit, e.g. when the container is destroyed).
+// `Process::Wait(InfiniteFuture)` and records the result in `Shared`. Run()
+// itself waits (under `Shared::mu`) for "exited or cancelled"; once cancelled
+// it waits for the exit on the injected clock (`Clock::SleepUntil` with the
+// exit notification as cancellation), so a FakeClock drives the graceful
+// interval and the exit timeout.
+//
+// When the process never exits Run() returns "process did not exit" with the
+// waiter still blocked. The waiter cannot wait in slices (Wait with short
+// deadlines): Garden backends disagree on the deadline's clock (LinuxBackend
+// and the HTTP client use real time, the fake uses its clock, where a slicing
+// waiter would be a permanent FakeClock sleeper). So the waiter waits without
+// a deadline and touches only what it co-owns (`Shared` and the process
+// handle, both shared_ptr): the destructor re-sends SIGKILL, waits up to the
+// exit timeout on the clock for the waiter, joins it if it finished and
+// otherwise detaches it. Destruction therefore never blocks for long; a
+// detached waiter ends when the backend finally reports the exit (or loses
+// the process) and then only drops its references. The backend must outlive
+// its process handles, as for any handle.
 //
 // Deviations from Diego, on purpose:
 //   * Partial output lines are flushed *before* "Exit status N" is written,
@@ -77,15 +88,13 @@ class RunStep final : public Step {
         options_(std::move(options)),
         logger_(options_.logger.Session("run-step")) {}
 
-  ~RunStep() override {
-    if (waiter_.joinable()) waiter_.join();
-  }
+  ~RunStep() override;
 
   absl::Status Run() override;
 
   void Cancel() override {
-    absl::MutexLock lock(&mu_);
-    cancelled_ = true;
+    absl::MutexLock lock(&shared_->mu);
+    shared_->cancelled = true;
   }
 
  private:
@@ -95,26 +104,46 @@ class RunStep final : public Step {
   void WriteToStdout(absl::string_view message);
   // Reports the exit (Diego's exitStatusChan case) and returns the result.
   absl::Status Exited(int exit_status, bool cancelled, bool killed, const Logger& logger);
-  bool ExitedOrCancelled() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return exited_ || cancelled_;
-  }
-  // The waiter's result, once `exited_`; joins the waiter.
+  // The waiter's result, once exited; joins the waiter.
   absl::StatusOr<int> TakeWaitResult();
+
+  // What the step shares with its waiter thread (which may outlive it).
+  struct Shared {
+    absl::Mutex mu;
+    bool cancelled ABSL_GUARDED_BY(mu) = false;
+    bool exited ABSL_GUARDED_BY(mu) = false;
+    absl::StatusOr<int> wait_result ABSL_GUARDED_BY(mu);
+    absl::Notification exited_note;  // notified with `exited` set
+  };
 
   garden::Container* const container_;
   const model::v1::RunAction action_;
   const RunStepOptions options_;
   const Logger logger_;
 
-  std::unique_ptr<garden::Process> process_;
+  const std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
+  std::shared_ptr<garden::Process> process_;
   std::thread waiter_;
-  absl::Notification exited_note_;  // notified with exited_ set
-
-  absl::Mutex mu_;
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  bool exited_ ABSL_GUARDED_BY(mu_) = false;
-  absl::StatusOr<int> wait_result_ ABSL_GUARDED_BY(mu_);
 };
+
+RunStep::~RunStep() {
+  if (!waiter_.joinable()) return;
+  if (!shared_->exited_note.HasBeenNotified()) {
+    // Only after "process did not exit": try SIGKILL once more and give the
+    // process the exit timeout, then leave the waiter behind.
+    if (absl::Status s = process_->Signal(garden::Signal::kKill); !s.ok()) {
+      logger_.Error("destroy-signalling-kill-failed", s);
+    }
+    Clock* const clock = options_.clock;
+    clock->SleepUntil(clock->Now() + options_.exit_timeout, &shared_->exited_note);
+  }
+  if (shared_->exited_note.HasBeenNotified()) {
+    waiter_.join();
+  } else {
+    logger_.Error("abandoning-process-waiter", {{"process", process_->Id()}});
+    waiter_.detach();
+  }
+}
 
 std::vector<std::string> RunStep::Env() const {
   std::vector<std::string> env;
@@ -162,8 +191,8 @@ void RunStep::WriteToStdout(absl::string_view message) {
 
 absl::StatusOr<int> RunStep::TakeWaitResult() {
   if (waiter_.joinable()) waiter_.join();
-  absl::MutexLock lock(&mu_);
-  return wait_result_;
+  absl::MutexLock lock(&shared_->mu);
+  return shared_->wait_result;
 }
 
 absl::Status RunStep::Run() {
@@ -174,8 +203,8 @@ absl::Status RunStep::Run() {
   logger_.Info("running");
 
   {
-    absl::MutexLock lock(&mu_);
-    if (cancelled_) {
+    absl::MutexLock lock(&shared_->mu);
+    if (shared_->cancelled) {
       logger_.Info("cancelled-before-creating-process");
       return CancelledError();
     }
@@ -196,33 +225,38 @@ absl::Status RunStep::Run() {
     WriteToStdout(absl::StrCat("failed-creating-process: ", process.status().message()));
     return process.status();
   }
-  process_ = *std::move(process);
+  process_ = std::shared_ptr<garden::Process>(*std::move(process));
   const Logger logger = logger_.WithData({{"process", process_->Id()}});
   logger.Debug("successful-process-create", {{"duration", clock->Now() - run_start}});
 
-  waiter_ = std::thread([this] {
-    absl::StatusOr<int> result = process_->Wait(absl::InfiniteFuture());
-    absl::MutexLock lock(&mu_);
-    wait_result_ = std::move(result);
-    exited_ = true;
-    exited_note_.Notify();
+  // The waiter captures only what it co-owns; see the file comment.
+  waiter_ = std::thread([shared = shared_, process = process_] {
+    absl::StatusOr<int> result = process->Wait(absl::InfiniteFuture());
+    absl::MutexLock lock(&shared->mu);
+    shared->wait_result = std::move(result);
+    shared->exited = true;
+    shared->exited_note.Notify();
   });
 
   // Running: until it exits or we are cancelled.
   bool cancelled;
   {
-    absl::MutexLock lock(&mu_);
-    cancelled = cancelled_;
+    absl::MutexLock lock(&shared_->mu);
+    cancelled = shared_->cancelled;
   }
   if (cancelled) {
     logger.Info("cancelled-before-process-creation-completed");
   } else {
     NotifyReady();
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(this, &RunStep::ExitedOrCancelled));
+    Shared* const shared = shared_.get();
+    absl::MutexLock lock(&shared->mu);
+    auto exited_or_cancelled = [shared]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared->mu) {
+      return shared->exited || shared->cancelled;
+    };
+    shared->mu.Await(absl::Condition(&exited_or_cancelled));
     // An exit that raced the cancel counts as a plain exit (as either case
     // of Diego's select may win).
-    cancelled = !exited_;
+    cancelled = !shared->exited;
   }
 
   if (!cancelled) {
@@ -241,7 +275,7 @@ absl::Status RunStep::Run() {
   }
   logger.Debug("signalling-terminate-success");
   bool killed = false;
-  if (clock->SleepUntil(clock->Now() + options_.graceful_shutdown_interval, &exited_note_)) {
+  if (clock->SleepUntil(clock->Now() + options_.graceful_shutdown_interval, &shared_->exited_note)) {
     // The interval passed first: SIGKILL, then wait ExitTimeout.
     const Logger kill_logger = logger.Session("graceful-shutdown-timeout-exceeded");
     kill_logger.Info("signalling-kill");
@@ -256,9 +290,9 @@ absl::Status RunStep::Run() {
     }
     kill_logger.Info("signalling-kill-success");
     killed = true;
-    if (clock->SleepUntil(clock->Now() + options_.exit_timeout, &exited_note_)) {
+    if (clock->SleepUntil(clock->Now() + options_.exit_timeout, &shared_->exited_note)) {
       logger.Error("process-did-not-exit", {{"timeout", options_.exit_timeout}});
-      // The waiter stays until the process exits; the destructor joins it.
+      // The waiter stays until the process exits; see ~RunStep.
       return ExitTimeoutError();
     }
   }

@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "diego/actions/download.h"
@@ -60,6 +61,12 @@ class PermitHolder {
 
 // ---- Download ---------------------------------------------------------------
 
+// The cache key as logged: a key that looks like a URL (a caller that keyed
+// by the download URL) is not logged, as URLs carry credentials.
+std::string LoggableCacheKey(const std::string& key) {
+  return absl::StrContains(key, "://") ? std::string("(redacted url)") : key;
+}
+
 // Ready at once; one permit of the download limiter; fetch through the
 // cached downloader; stream the tar in at `to` as `user`.
 class DownloadStep final : public Step {
@@ -73,7 +80,9 @@ class DownloadStep final : public Step {
         streamer_(std::move(options.streamer)),
         logger_(options.logger.Session(
             "download-step",
-            {{"to", action_.to()}, {"cacheKey", action_.cache_key()}, {"user", action_.user()}})) {}
+            {{"to", action_.to()},
+             {"cacheKey", LoggableCacheKey(action_.cache_key())},
+             {"user", action_.user()}})) {}
 
   absl::Status Run() override {
     if (cancel_.cancelled()) return CancelledError();

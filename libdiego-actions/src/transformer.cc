@@ -42,11 +42,13 @@
 #include "absl/strings/str_cat.h"
 #include "check_steps.h"
 #include "diego/actions/errors.h"
+#include "diego/base/check.h"
 #include "diego/base/status_macros.h"
 #include "diego/model/v1/actions.pb.h"
 #include "diego/model/v1/cached_dependency.pb.h"
 #include "diego/model/v1/image_layer.pb.h"
 #include "diego/model/v1/metric_tags.pb.h"
+#include "openssl/evp.h"
 
 namespace diego::actions {
 namespace {
@@ -500,6 +502,21 @@ StepPtr BuildReadiness(const std::shared_ptr<const TreeContext>& ctx,
 
 // ---- Run info conversion (the rep) -----------------------------------------
 
+// "url-sha256:<hex>": a cache key that identifies `url` without revealing it.
+std::string UrlCacheKey(const std::string& url) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  DIEGO_CHECK(EVP_Digest(url.data(), url.size(), digest, &len, EVP_sha256(), nullptr) == 1)
+      << "sha256 failed";
+  std::string key = "url-sha256:";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < len; ++i) {
+    key += kHex[digest[i] >> 4];
+    key += kHex[digest[i] & 0xf];
+  }
+  return key;
+}
+
 // BBS's ImageLayers.ToCachedDependencies: shared layers become cached
 // dependencies keyed by digest (or URL).
 void AppendSharedLayers(const google::protobuf::RepeatedPtrField<ImageLayer>& layers,
@@ -512,8 +529,11 @@ void AppendSharedLayers(const google::protobuf::RepeatedPtrField<ImageLayer>& la
     dep.set_to(layer.destination_path());
     dep.set_checksum_algorithm(DigestAlgorithmName(layer.digest_algorithm()));
     dep.set_checksum_value(layer.digest_value());
+    // Without a digest BBS keys by the URL itself; a URL may carry
+    // credentials and the key is logged and persisted by the cache, so here
+    // the key is a hash of the URL instead.
     dep.set_cache_key(layer.digest_value().empty()
-                          ? layer.url()
+                          ? UrlCacheKey(layer.url())
                           : absl::StrCat(dep.checksum_algorithm(), ":", layer.digest_value()));
     out->push_back(std::move(dep));
   }

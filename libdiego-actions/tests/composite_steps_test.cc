@@ -608,10 +608,44 @@ TEST(BackgroundStepTest, CancelReturnsOkAndLeavesTheChildRunning) {
   EXPECT_TRUE(log.Contains("test.background-step.detaching-from-substep"));
   EXPECT_EQ(a->cancels(), 0);
   EXPECT_FALSE(a->exited());
-  // The child outlives the step and ends on its own.
-  step.reset();
+  // The child keeps running after Run() returned and can end on its own.
   a->Finish(absl::OkStatus());
   EXPECT_TRUE(a->WaitExited());
+  step.reset();
+  EXPECT_EQ(a->cancels(), 1);
+}
+
+TEST(BackgroundStepTest, DestroyingACancelledStepCancelsAndJoinsTheChild) {
+  TestLogger log;
+  auto a = FakeControl::Blocking();
+  StepPtr step = NewBackgroundStep(Fake(a), *log.logger());
+  Runner runner(step.get());
+  ASSERT_TRUE(a->WaitStarted());
+  step->Cancel();
+  EXPECT_OK(runner.Wait());
+  EXPECT_EQ(a->cancels(), 0);
+  EXPECT_FALSE(a->exited());
+  step.reset();  // cancels the child and waits for it
+  EXPECT_EQ(a->cancels(), 1);
+  EXPECT_TRUE(a->exited());
+}
+
+TEST(BackgroundStepTest, ReadyCallbackThatCancelsTheStepDoesNotDeadlock) {
+  TestLogger log;
+  auto a = FakeControl::Blocking();
+  StepPtr step = NewBackgroundStep(Fake(a), *log.logger());
+  std::atomic<int> ready{0};
+  Step* raw = step.get();
+  step->SetReadyCallback([&ready, raw] {
+    ++ready;
+    raw->Cancel();  // the tree is cancelled from inside the ready chain
+  });
+  EXPECT_OK(raw->Run());
+  EXPECT_EQ(ready.load(), 1);
+  EXPECT_EQ(a->cancels(), 0);
+  step.reset();
+  EXPECT_EQ(a->cancels(), 1);
+  EXPECT_TRUE(a->exited());
 }
 
 TEST(BackgroundStepTest, RefusesToStartWhenCancelled) {

@@ -574,6 +574,33 @@ TEST_F(DownloadTest, ArtifactLargerThanTheCacheIsReturnedUncached) {
   EXPECT_EQ(server_.Seen().back().if_none_match, "");
 }
 
+TEST_F(DownloadTest, ArtifactThatExpandsPastTheLimitFailsDuringConversion) {
+  // 4 MiB of zeros compress to a few KiB.
+  const std::string tgz = BuildArchive(
+      Format::kTgz, {{.path = "zeros", .type = AE_IFREG, .data = std::string(4 << 20, '\0')}});
+  ASSERT_LT(tgz.size(), 64u << 10);
+  server_.Set("/bomb.tgz", {.body = tgz, .etag = "\"b\""});
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<CachedDownloader> d,
+      CachedDownloader::Create({.cache_dir = dir_, .max_artifact_bytes = 1 << 20}, fetcher_.get()));
+  absl::StatusOr<DownloadedArtifact> got =
+      d->Download({.url = server_.Url("/bomb.tgz"), .cache_key = "bomb"}, nullptr);
+  EXPECT_THAT(got, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(got.status().message(), HasSubstr("artifact too large: "));
+  EXPECT_THAT(got.status().message(),
+              HasSubstr("bytes after decompression exceeds the limit of 1048576 bytes"));
+  EXPECT_THAT(std::string(got.status().message()), Not(HasSubstr("bomb.tgz")));
+  EXPECT_EQ(d->Stats().cached_bytes, 0u);
+
+  // The same artifact under a limit it fits in converts.
+  ASSERT_OK_AND_ASSIGN(
+      d, CachedDownloader::Create({.cache_dir = dir_, .max_artifact_bytes = 8 << 20},
+                                  fetcher_.get()));
+  ASSERT_OK_AND_ASSIGN(DownloadedArtifact ok,
+                       d->Download({.url = server_.Url("/bomb.tgz"), .cache_key = "bomb"}, nullptr));
+  EXPECT_GT(ok.tar.size(), 4u << 20);
+}
+
 TEST_F(DownloadTest, ARestartReusesCachedEntries) {
   server_.Set("/app.tgz", {.body = BuildArchive(Format::kTgz, AppFixture()), .etag = "\"v1\""});
   MakeDownloader();
@@ -809,6 +836,27 @@ TEST(ArchiveToTarTest, RejectsWhatIsNotAnArchive) {
   std::fclose(f);
   EXPECT_THAT(ArchiveToTar(path), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ArchiveToTar(dir + "/missing"), StatusIs(absl::StatusCode::kInvalidArgument));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ArchiveToTarTest, StopsAtTheLimitForEveryFormat) {
+  const std::string dir = fakes::FreshTestDir("limit");
+  for (Format format : {Format::kTar, Format::kTgz, Format::kZip}) {
+    const std::string archive = BuildArchive(
+        format, {{.path = "a", .type = AE_IFREG, .data = std::string(300 << 10, '\0')},
+                 {.path = "b", .type = AE_IFREG, .data = std::string(300 << 10, '\0')}});
+    const std::string path = dir + "/archive";
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(archive.data(), 1, archive.size(), f);
+    std::fclose(f);
+    absl::StatusOr<std::string> tar = ArchiveToTar(path, 400 << 10);
+    EXPECT_THAT(tar, StatusIs(absl::StatusCode::kResourceExhausted,
+                              HasSubstr("exceeds the limit of 409600 bytes")))
+        << static_cast<int>(format);
+    ASSERT_OK_AND_ASSIGN(std::string whole, ArchiveToTar(path, 1 << 20));
+    EXPECT_GT(whole.size(), 600u << 10);
+  }
   std::filesystem::remove_all(dir);
 }
 

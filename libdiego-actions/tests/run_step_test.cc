@@ -51,7 +51,13 @@ model::v1::RunAction Action(const std::string& path) {
 // did not exit" case. Everything else goes to the real process.
 class DeafProcess : public garden::Process {
  public:
-  explicit DeafProcess(std::unique_ptr<garden::Process> target) : target_(std::move(target)) {}
+  DeafProcess(std::unique_ptr<garden::Process> target,
+              std::shared_ptr<absl::Notification> destroyed)
+      : target_(std::move(target)), destroyed_(destroyed) {}
+  ~DeafProcess() override {
+    target_.reset();
+    if (destroyed_ != nullptr) destroyed_->Notify();
+  }
   std::string Id() const override { return target_->Id(); }
   absl::StatusOr<int> Wait(absl::Time deadline) override { return target_->Wait(deadline); }
   absl::Status Signal(garden::Signal) override { return absl::OkStatus(); }
@@ -61,6 +67,7 @@ class DeafProcess : public garden::Process {
 
  private:
   std::unique_ptr<garden::Process> target_;
+  const std::shared_ptr<absl::Notification> destroyed_;  // may be null
 };
 
 class DeafContainer : public fakes::ContainerWrapper {
@@ -70,8 +77,11 @@ class DeafContainer : public fakes::ContainerWrapper {
                                                        garden::ProcessIO io) override {
     DIEGO_ASSIGN_OR_RETURN(std::unique_ptr<garden::Process> process,
                            ContainerWrapper::Run(spec, std::move(io)));
-    return std::make_unique<DeafProcess>(std::move(process));
+    return std::make_unique<DeafProcess>(std::move(process), process_destroyed);
   }
+  // Notified when a process handle goes (shared: an abandoned waiter may
+  // drop the handle on its own thread).
+  std::shared_ptr<absl::Notification> process_destroyed;
 };
 
 class RunStepTest : public ::testing::Test {
@@ -394,6 +404,39 @@ TEST_F(RunStepTest, ProcessThatNeverExitsGivesUpAfterExitTimeout) {
   // The process really ends later; destroying the step then reaps its waiter.
   ASSERT_OK(deaf.target()->Stop(/*kill=*/true));
   step.reset();
+}
+
+TEST_F(RunStepTest, DestroyingAfterProcessDidNotExitDoesNotWaitForever) {
+  DeafContainer deaf(std::move(container_));
+  auto handle_destroyed = std::make_shared<absl::Notification>();
+  deaf.process_destroyed = handle_destroyed;
+  garden_.SetProcessHandler("/bin/app", [](FakeProcessContext& ctx) {
+    ctx.WaitForSignal(absl::InfiniteFuture());  // only the test's SIGKILL ends it
+    return 0;
+  });
+  StepPtr step = NewRunStep(&deaf, Action("/bin/app"), Options());
+  step->SetReadyCallback([this] { ready_.Notify(); });
+  Start(step.get());
+  ready_.WaitForNotification();
+  step->Cancel();
+  clock_.BlockUntilSleepers(1);
+  clock_.Advance(absl::Seconds(10));  // graceful interval: SIGKILL (ignored)
+  clock_.BlockUntilSleepers(1);
+  clock_.Advance(absl::Seconds(1));  // exit timeout
+  EXPECT_EQ(Join().message(), "process did not exit");
+
+  // The process still runs: the destructor re-sends SIGKILL, waits one more
+  // exit timeout on the clock, then leaves the waiter behind.
+  std::thread destroyer([&step] { step.reset(); });
+  clock_.BlockUntilSleepers(1);
+  clock_.Advance(absl::Seconds(1));
+  destroyer.join();
+  EXPECT_TRUE(log_.Contains("abandoning-process-waiter"));
+  EXPECT_FALSE(handle_destroyed->HasBeenNotified());  // the waiter still holds it
+
+  // When the process finally ends, the abandoned waiter drops the handle.
+  ASSERT_OK(deaf.target()->Stop(/*kill=*/true));
+  handle_destroyed->WaitForNotification();
 }
 
 TEST_F(RunStepTest, ExecutableNotFound) {

@@ -529,7 +529,12 @@ TEST_F(TransformerTest, TaskCachedDependenciesAndImageLayersBecomeSetupDownloads
   ASSERT_EQ(serial[0].parallel_action().actions_size(), 2);
   const model::v1::DownloadAction& d0 = serial[0].parallel_action().actions(0).download_action();
   EXPECT_EQ(d0.artifact(), "shared-layer");
-  EXPECT_EQ(d0.cache_key(), "http://blobstore/shared");
+  // Keyed by a hash of the URL, never the URL itself (it may carry secrets).
+  EXPECT_EQ(d0.from(), "http://blobstore/shared");
+  // sha256("http://blobstore/shared")
+  EXPECT_EQ(d0.cache_key(),
+            "url-sha256:bc98f1070ce872a3eb463c599b2cc9a08483f28c57fc66289b780170fede920b");
+  EXPECT_THAT(d0.cache_key(), Not(HasSubstr("blobstore")));
   const model::v1::DownloadAction& d1 = serial[0].parallel_action().actions(1).download_action();
   EXPECT_EQ(d1.artifact(), "buildpack");
   EXPECT_EQ(d1.cache_key(), "bp-key");

@@ -52,6 +52,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "diego/base/check.h"
 #include "diego/healthcheck/health_check.h"
 #include "http_probe.h"
 
@@ -69,6 +70,11 @@ constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr int kMaxEvents = 256;
 // epoll user data of the eventfd; probe sockets carry (generation << 32 | slot).
 constexpr uint64_t kWakeTag = ~uint64_t{0};
+// `deadline_ns` of a probe without a deadline: it never joins the heap.
+constexpr int64_t kNoDeadline = INT64_MAX;
+// Go's http.DefaultTransport dial timeout: bounds an HTTP connect whatever
+// the probe's timeout (HttpProber's bound).
+constexpr int64_t kHttpDialTimeoutNs = int64_t{30} * 1'000'000'000;
 
 int64_t MonotonicNanos() {
   timespec ts;
@@ -103,7 +109,8 @@ struct Slot {
   int fd = -1;
   Phase phase = Phase::kConnecting;
   int64_t start_ns = 0;
-  int64_t deadline_ns = 0;
+  int64_t deadline_ns = 0;  // the current one (HTTP: the dial's until connected)
+  int64_t probe_deadline_ns = 0;  // the timeout's; kNoDeadline = none
   int heap_pos = -1;
   // HTTP only.
   std::string request_target;
@@ -125,6 +132,9 @@ class EpollChecker final : public MultiplexedChecker {
   }
 
   ~EpollChecker() override {
+    DIEGO_CHECK(std::this_thread::get_id() != thread_.get_id())
+        << "MultiplexedChecker destroyed from one of its own done callbacks (its "
+           "thread cannot join itself); destroy it from another thread";
     {
       absl::MutexLock lock(&mu_);
       stop_ = true;
@@ -181,6 +191,8 @@ class EpollChecker final : public MultiplexedChecker {
   void Start(Request& request);
   void OnEvent(uint32_t index, uint32_t events);
   void Connected(Slot& slot, uint32_t events);
+  // HTTP: the dial's deadline gives way to the probe's once connected.
+  void DialDone(Slot& slot);
   void Write(Slot& slot, uint32_t events);
   void Read(Slot& slot);
   void Expire(Slot& slot);
@@ -339,17 +351,28 @@ void EpollChecker::Start(Request& request) {
   slot.active = true;
   slot.phase = Phase::kConnecting;
   slot.start_ns = MonotonicNanos();
-  slot.deadline_ns = SaturatingAdd(slot.start_ns, absl::ToInt64Nanoseconds(slot.timeout));
+  // As in Go: net.DialTimeout (TCP) has no deadline at 0 and an expired one
+  // below 0; http.Client.Timeout (HTTP) has none at <= 0, but the transport
+  // bounds the dial at 30 s anyway.
+  const bool http = slot.target.is_http();
+  const bool has_deadline =
+      http ? slot.timeout > absl::ZeroDuration() : slot.timeout != absl::ZeroDuration();
+  slot.probe_deadline_ns =
+      has_deadline ? SaturatingAdd(slot.start_ns, absl::ToInt64Nanoseconds(slot.timeout))
+                   : kNoDeadline;
+  slot.deadline_ns = http ? std::min(slot.probe_deadline_ns,
+                                     SaturatingAdd(slot.start_ns, kHttpDialTimeoutNs))
+                          : slot.probe_deadline_ns;
   slot.written = 0;
   slot.status_ns = 0;
   slot.received = 0;
   ++active_;
   started_.fetch_add(1, std::memory_order_relaxed);
   in_flight_.fetch_add(1, std::memory_order_relaxed);
-  HeapPush(index);
+  if (slot.deadline_ns != kNoDeadline) HeapPush(index);
 
   // Go checks the dial deadline before dialing: an expired one is a timeout.
-  if (slot.timeout <= absl::ZeroDuration()) {
+  if (slot.deadline_ns <= slot.start_ns) {
     Finish(slot, TimeoutResult(slot));
     return;
   }
@@ -407,9 +430,17 @@ void EpollChecker::Start(Request& request) {
     return;
   }
   if (rc == 0) {
+    DialDone(slot);
     slot.phase = Phase::kWriting;
     Write(slot, 0);
   }
+}
+
+void EpollChecker::DialDone(Slot& slot) {
+  if (slot.deadline_ns == slot.probe_deadline_ns) return;
+  HeapRemove(slot);
+  slot.deadline_ns = slot.probe_deadline_ns;
+  if (slot.deadline_ns != kNoDeadline) HeapPush(slot.index);
 }
 
 void EpollChecker::OnEvent(uint32_t index, uint32_t events) {
@@ -445,6 +476,7 @@ void EpollChecker::Connected(Slot& slot, uint32_t events) {
     Finish(slot, ProbeResult::Ok());
     return;
   }
+  DialDone(slot);
   slot.phase = Phase::kWriting;
   Write(slot, events);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <string>
@@ -34,6 +35,14 @@ using healthcheck_internal::ProbeResponseParser;
 // The most response bytes read before judging by the status alone (the body
 // is only drained, never used); the multiplexed checker uses the same bound.
 constexpr int64_t kMaxResponseBytes = 1 << 20;
+
+// Go's http.DefaultTransport dials with a 30 s timeout of its own, whatever
+// the client's Timeout: an HTTP connect never waits longer, even with no
+// overall deadline (timeout <= 0). Its expiry is a timeout (code 65).
+constexpr absl::Duration kHttpDialTimeout = absl::Seconds(30);
+
+// A deadline that never passes.
+constexpr absl::Duration kNoDeadline = absl::InfiniteDuration();
 
 absl::Duration MonotonicNow() {
   struct timespec ts;
@@ -58,14 +67,20 @@ class ScopedFd {
 
 enum class Outcome { kOk, kTimeout, kError };
 
-// Waits until `fd` has `events` or `deadline` (monotonic) passes.
+// Waits until `fd` has `events` or `deadline` (monotonic; kNoDeadline waits
+// without a bound) passes.
 Outcome WaitFor(int fd, short events, absl::Duration deadline, int* error) {
   for (;;) {
-    absl::Duration left = deadline - MonotonicNow();
-    if (left <= absl::ZeroDuration()) return Outcome::kTimeout;
-    struct timespec ts = absl::ToTimespec(left);
+    struct timespec ts;
+    struct timespec* bound = nullptr;
+    if (deadline != kNoDeadline) {
+      absl::Duration left = deadline - MonotonicNow();
+      if (left <= absl::ZeroDuration()) return Outcome::kTimeout;
+      ts = absl::ToTimespec(left);
+      bound = &ts;
+    }
     struct pollfd pfd = {fd, events, 0};
-    int n = ppoll(&pfd, 1, &ts, nullptr);
+    int n = ppoll(&pfd, 1, bound, nullptr);
     if (n > 0) return Outcome::kOk;
     if (n < 0 && errno != EINTR) {
       *error = errno;
@@ -124,7 +139,10 @@ TcpProber::TcpProber(std::string ip, uint16_t port) : ip_(std::move(ip)), port_(
 
 ProbeResult TcpProber::Probe(absl::Duration timeout) {
   const std::string addr = absl::StrCat(ip_, ":", port_);
-  absl::Duration deadline = MonotonicNow() + timeout;
+  // net.DialTimeout: 0 is no deadline; a negative one has already expired
+  // (Connect then reports a timeout before dialing).
+  const absl::Duration deadline =
+      timeout == absl::ZeroDuration() ? kNoDeadline : MonotonicNow() + timeout;
   int fd = -1;
   const char* syscall = "connect";
   int error = 0;
@@ -148,7 +166,10 @@ ProbeResult HttpProber::Probe(absl::Duration timeout) {
   std::string target;
   if (!ProbeRequestTarget(path_, &target)) return HttpBadRequestResult(path_, absl::StrCat(port_));
   const absl::Duration start = MonotonicNow();
-  const absl::Duration deadline = start + timeout;
+  // http.Client{Timeout: t}: t <= 0 is no deadline; the dial is bounded by
+  // the transport's own 30 s in any case.
+  const absl::Duration deadline = timeout > absl::ZeroDuration() ? start + timeout : kNoDeadline;
+  const absl::Duration dial_deadline = std::min(deadline, start + kHttpDialTimeout);
   // Every transport failure reads "connection refused" in Diego's binary.
   const ProbeResult refused = HttpErrorResult(path_, port_, "connection refused");
   const ProbeResult timed_out = HttpTimeoutResult(path_, port_, timeout);
@@ -156,7 +177,7 @@ ProbeResult HttpProber::Probe(absl::Duration timeout) {
   int fd = -1;
   const char* syscall = "connect";
   int error = 0;
-  Outcome outcome = Connect(ip_, port_, deadline, &fd, &syscall, &error);
+  Outcome outcome = Connect(ip_, port_, dial_deadline, &fd, &syscall, &error);
   ScopedFd closer(fd);
   if (outcome == Outcome::kTimeout) return timed_out;
   if (outcome == Outcome::kError) return refused;

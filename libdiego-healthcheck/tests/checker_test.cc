@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,7 +69,8 @@ class Listener {
   }
 
   // Fills the accept queue of a listen(fd, 0) listener so further SYNs are
-  // dropped and connects hang until their deadline.
+  // dropped and connects hang until their deadline; waits (bounded) until
+  // the listener reports the queue full, so no probe can connect by chance.
   void FillAcceptQueue() {
     for (int i = 0; i < 2; ++i) {
       int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (i == 0 ? 0 : SOCK_NONBLOCK), 0);
@@ -82,6 +84,16 @@ class Listener {
       }
       fillers_.push_back(fd);
     }
+    // TCP_INFO of a listener reports its accept queue length in tcpi_unacked.
+    EXPECT_TRUE(fakes::PollUntil(
+        [this] {
+          struct tcp_info info = {};
+          socklen_t len = sizeof(info);
+          return getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
+                 info.tcpi_unacked >= 1;
+        },
+        absl::Seconds(5), absl::Milliseconds(1)))
+        << "the accept queue never filled";
   }
 
   int fd() const { return fd_; }
@@ -296,7 +308,8 @@ TEST(CheckerTest, TcpProbePassesWhenTheConnectionIsEstablished) {
 }
 
 TEST(CheckerTest, TcpProbeOfAClosedPortIsConnectionRefused) {
-  int port = fakes::UnusedLoopbackPort();
+  healthcheck_test::RefusingPort refusing;
+  int port = refusing.port();
   ASSERT_GT(port, 0);
   auto checker = NewChecker();
   ASSERT_NE(checker, nullptr);
@@ -476,18 +489,42 @@ TEST(CheckerTest, HttpProbeOfAnUnparsableUrlIsABadRequest) {
   EXPECT_EQ(server->request_count(), 0u);
 }
 
-TEST(CheckerTest, ANonPositiveTimeoutTimesOutBeforeDialing) {
+TEST(CheckerTest, NonPositiveTimeoutsFollowGo) {
+  // net.DialTimeout(..., 0) and http.Client{Timeout: <= 0} have no deadline;
+  // Go's dialer treats a negative timeout as already expired.
   Listener listener(16);
+  auto server = TestServer::Answering(k200);
   auto checker = NewChecker();
   ASSERT_NE(checker, nullptr);
-  EXPECT_EQ(ProbeOnce(*checker, Tcp(listener.port()), absl::ZeroDuration()),
-            TcpTimeoutResult(Addr(listener.port()), absl::ZeroDuration()));
-  EXPECT_EQ(ProbeOnce(*checker, Http(listener.port()), absl::ZeroDuration()),
-            HttpTimeoutResult("/health", listener.port(), absl::ZeroDuration()));
+  EXPECT_EQ(ProbeOnce(*checker, Tcp(listener.port()), absl::ZeroDuration()), ProbeResult::Ok());
+  EXPECT_EQ(ProbeOnce(*checker, Http(server->port()), absl::ZeroDuration()), ProbeResult::Ok());
+  EXPECT_EQ(ProbeOnce(*checker, Http(server->port()), absl::Seconds(-1)), ProbeResult::Ok());
+  EXPECT_EQ(ProbeOnce(*checker, Http(server->port(), "/bad%zz"), absl::ZeroDuration()),
+            HttpBadRequestResult("/bad%zz", absl::StrCat(server->port())));
+  EXPECT_EQ(ProbeOnce(*checker, Tcp(listener.port()), absl::Seconds(-1)),
+            TcpTimeoutResult(Addr(listener.port()), absl::Seconds(-1)));
+}
+
+TEST(CheckerTest, AProbeWithoutDeadlineWaitsForTheServer) {
+  // No deadline: the probe stays in flight until the server answers, which
+  // it does only once the test has seen the request.
+  auto server = TestServer::Silent();
+  auto checker = NewChecker();
+  ASSERT_NE(checker, nullptr);
+  Collector collector(1);
+  checker->ProbeAsync(Http(server->port()), absl::ZeroDuration(), collector.Callback(0));
+  ASSERT_TRUE(fakes::PollUntil([&] { return server->request_count() == 1; }, kBound,
+                               absl::Milliseconds(1)));
+  EXPECT_EQ(checker->Stats().in_flight, 1u);
+  EXPECT_EQ(collector.total(), 0);
+  server->ReleaseHeld(k200);
+  ASSERT_TRUE(collector.Await(1));
+  EXPECT_EQ(collector.result(0), ProbeResult::Ok());
 }
 
 TEST(CheckerTest, HttpProbeOfAClosedPortIsConnectionRefused) {
-  int port = fakes::UnusedLoopbackPort();
+  healthcheck_test::RefusingPort refusing;
+  int port = refusing.port();
   ASSERT_GT(port, 0);
   auto checker = NewChecker();
   ASSERT_NE(checker, nullptr);
@@ -523,7 +560,10 @@ TEST(CheckerTest, HttpBodyStillDrainingAtTheDeadlineIsJudgedByItsStatus) {
   });
   auto checker = NewChecker();
   ASSERT_NE(checker, nullptr);
-  EXPECT_EQ(ProbeOnce(*checker, Http(server.port()), absl::Milliseconds(150)), ProbeResult::Ok());
+  // The deadline must fire while the body drains, so it cannot be
+  // generous; it still leaves the server thread 2 s to send the headers on
+  // a loaded machine (the test waits for it in full).
+  EXPECT_EQ(ProbeOnce(*checker, Http(server.port()), absl::Seconds(2)), ProbeResult::Ok());
 }
 
 TEST(CheckerTest, ManyConcurrentProbesEachCompleteExactlyOnce) {
@@ -532,7 +572,8 @@ TEST(CheckerTest, ManyConcurrentProbesEachCompleteExactlyOnce) {
   constexpr int kRefused = 20;
   Listener listener(1024);  // handshakes completed by the kernel
   auto server = TestServer::Answering(k200);
-  int closed_port = fakes::UnusedLoopbackPort();
+  healthcheck_test::RefusingPort refusing;
+  int closed_port = refusing.port();
   ASSERT_GT(closed_port, 0);
   auto checker = NewChecker();
   ASSERT_NE(checker, nullptr);
@@ -647,7 +688,8 @@ TEST(CheckerTest, DestructorCancelsInFlightAndQueuedProbesOnce) {
 TEST(CheckerTest, NewProberIsABlockingAdapter) {
   Listener listener(16);
   auto server = TestServer::Answering(k200);
-  int closed_port = fakes::UnusedLoopbackPort();
+  healthcheck_test::RefusingPort refusing;
+  int closed_port = refusing.port();
   ASSERT_GT(closed_port, 0);
   auto checker = NewChecker();
   ASSERT_NE(checker, nullptr);
@@ -666,7 +708,8 @@ TEST(CheckerTest, NewProberIsABlockingAdapter) {
 TEST(CheckerTest, NewProberRunsAHealthCheckLoop) {
   // One-shot mode of the shared loop through the adapter (its clock only
   // matters between probes, and there is a single probe).
-  int closed_port = fakes::UnusedLoopbackPort();
+  healthcheck_test::RefusingPort refusing;
+  int closed_port = refusing.port();
   ASSERT_GT(closed_port, 0);
   auto checker = NewChecker();
   ASSERT_NE(checker, nullptr);
@@ -675,12 +718,29 @@ TEST(CheckerTest, NewProberRunsAHealthCheckLoop) {
   EXPECT_EQ(RunHealthCheck(config, *prober, *Clock::Real(), nullptr), TcpRefused(closed_port));
 }
 
+TEST(CheckerDeathTest, DestroyingTheCheckerFromItsOwnCallbackIsACheckFailure) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        Listener listener(16);
+        auto created = MultiplexedChecker::Create();
+        if (!created.ok()) return;
+        MultiplexedChecker* checker = created->release();
+        absl::Notification never;
+        checker->ProbeAsync(Tcp(listener.port()), kNoTimeout,
+                            [checker](const ProbeResult&) { delete checker; });
+        never.WaitForNotificationWithTimeout(kBound);
+      },
+      "destroyed from one of its own done callbacks");
+}
+
 // The checker and the blocking probers give the same results.
 TEST(CheckerTest, MatchesTheBlockingProbers) {
   Listener open_listener(16);
   Listener full_listener(0);
   full_listener.FillAcceptQueue();
-  int closed_port = fakes::UnusedLoopbackPort();
+  healthcheck_test::RefusingPort refusing;
+  int closed_port = refusing.port();
   ASSERT_GT(closed_port, 0);
   auto ok = TestServer::Answering(k200);
   auto error = TestServer::Answering("HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n");
@@ -688,36 +748,45 @@ TEST(CheckerTest, MatchesTheBlockingProbers) {
   auto silent = TestServer::Silent();
   auto checker = NewChecker();
   ASSERT_NE(checker, nullptr);
-  const absl::Duration timeout = absl::Milliseconds(150);
+  // Cases that must time out get a short deadline (their peers never
+  // answer); every other case a generous one, so a slow server thread
+  // cannot turn it into a timeout on one side only.
+  const absl::Duration expires = absl::Milliseconds(150);
 
   struct Case {
     std::string name;
     ProbeTarget target;
     std::unique_ptr<Prober> blocking;
+    absl::Duration timeout;
   };
   std::vector<Case> cases;
-  auto add_tcp = [&](std::string name, uint16_t port) {
-    cases.push_back({name, Tcp(port), std::make_unique<TcpProber>(kLoopback, port)});
+  auto add_tcp = [&](std::string name, uint16_t port, absl::Duration timeout) {
+    cases.push_back({name, Tcp(port), std::make_unique<TcpProber>(kLoopback, port), timeout});
   };
-  auto add_http = [&](std::string name, uint16_t port) {
-    cases.push_back({name, Http(port), std::make_unique<HttpProber>(kLoopback, port, "/health")});
+  auto add_http = [&](std::string name, uint16_t port, absl::Duration timeout) {
+    cases.push_back({name, Http(port), std::make_unique<HttpProber>(kLoopback, port, "/health"),
+                     timeout});
   };
-  add_tcp("tcp ok", open_listener.port());
-  add_tcp("tcp refused", closed_port);
-  add_tcp("tcp timeout", full_listener.port());
-  add_http("http ok", ok->port());
-  add_http("http 500", error->port());
-  add_http("http malformed", garbage->port());
-  add_http("http refused", closed_port);
-  add_http("http timeout", silent->port());
-  add_http("http connect timeout", full_listener.port());
+  add_tcp("tcp ok", open_listener.port(), kNoTimeout);
+  add_tcp("tcp refused", closed_port, kNoTimeout);
+  add_tcp("tcp timeout", full_listener.port(), expires);
+  add_tcp("tcp no deadline", open_listener.port(), absl::ZeroDuration());
+  add_tcp("tcp expired", open_listener.port(), absl::Seconds(-1));
+  add_http("http ok", ok->port(), kNoTimeout);
+  add_http("http 500", error->port(), kNoTimeout);
+  add_http("http malformed", garbage->port(), kNoTimeout);
+  add_http("http refused", closed_port, kNoTimeout);
+  add_http("http timeout", silent->port(), expires);
+  add_http("http connect timeout", full_listener.port(), expires);
+  add_http("http no deadline", ok->port(), absl::ZeroDuration());
+  add_http("http negative", ok->port(), absl::Seconds(-1));
   cases.push_back({"http bad url", Http(ok->port(), "/bad%zz"),
-                   std::make_unique<HttpProber>(kLoopback, ok->port(), "/bad%zz")});
+                   std::make_unique<HttpProber>(kLoopback, ok->port(), "/bad%zz"), kNoTimeout});
   cases.push_back({"tcp bad ip", ProbeTarget{"300.1.2.3", 80, ""},
-                   std::make_unique<TcpProber>("300.1.2.3", 80)});
+                   std::make_unique<TcpProber>("300.1.2.3", 80), kNoTimeout});
   for (Case& c : cases) {
-    ProbeResult blocking = c.blocking->Probe(timeout);
-    ProbeResult multiplexed = ProbeOnce(*checker, c.target, timeout);
+    ProbeResult blocking = c.blocking->Probe(c.timeout);
+    ProbeResult multiplexed = ProbeOnce(*checker, c.target, c.timeout);
     EXPECT_EQ(multiplexed.exit_code, blocking.exit_code) << c.name;
     EXPECT_EQ(WithoutMillis(multiplexed.message), WithoutMillis(blocking.message)) << c.name;
   }

@@ -1,8 +1,8 @@
 // Copyright 2026 The libdiego Authors.
 //
 // Test-only servers on 127.0.0.1 for the probers and the diego-healthcheck
-// binary (header-only; used by tests/probers_test.cc and
-// apps/diego-healthcheck/healthcheck_app_test.cc):
+// binary (header-only; used by tests/probers_test.cc, tests/checker_test.cc
+// and apps/diego-healthcheck/healthcheck_app_test.cc):
 //
 //   - `ScriptedHttpServer`: accepts connections one at a time on a thread,
 //     reads each request head, records it, then writes the configured raw
@@ -11,7 +11,9 @@
 //   - `FullBacklogListener`: a listener (backlog 0) whose accept queue is
 //     filled by one connection it never accepts, so further SYNs are dropped
 //     and a connect times out: a TCP timeout on loopback.
-//   - `ClosedLoopbackPort()`: a port nothing listens on (connection refused).
+//   - `RefusingPort`: a port held by a socket that is bound but not listening,
+//     so a connect to it is refused (ECONNREFUSED) for as long as the object
+//     lives, and no other process can take the port meanwhile.
 
 #ifndef DIEGO_HEALTHCHECK_TESTS_LOOPBACK_SERVER_H_
 #define DIEGO_HEALTHCHECK_TESTS_LOOPBACK_SERVER_H_
@@ -53,7 +55,37 @@ inline int ListenLoopback(int backlog, int* port) {
   return fd;
 }
 
-inline int ClosedLoopbackPort() { return fakes::UnusedLoopbackPort(); }
+class RefusingPort {
+ public:
+  RefusingPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return;
+    struct sockaddr_in sin = {};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sin);
+    // Bound, never listen(): SYNs to the port are answered with RST.
+    if (bind(fd_, reinterpret_cast<struct sockaddr*>(&sin), sizeof(sin)) != 0 ||
+        getsockname(fd_, reinterpret_cast<struct sockaddr*>(&sin), &len) != 0) {
+      close(fd_);
+      fd_ = -1;
+      return;
+    }
+    port_ = ntohs(sin.sin_port);
+  }
+  ~RefusingPort() {
+    if (fd_ >= 0) close(fd_);
+  }
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+
+  // The port; 0 if the socket could not be bound.
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
 
 class ScriptedHttpServer {
  public:

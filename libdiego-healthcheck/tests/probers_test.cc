@@ -23,8 +23,8 @@ namespace {
 
 using healthcheck_internal::BuildProbeRequest;
 using healthcheck_internal::ProbeResponseParser;
-using healthcheck_test::ClosedLoopbackPort;
 using healthcheck_test::FullBacklogListener;
+using healthcheck_test::RefusingPort;
 using healthcheck_test::ScriptedHttpServer;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
@@ -229,7 +229,8 @@ TEST(TcpProberTest, PassesWhenListening) {
 }
 
 TEST(TcpProberTest, RefusedIsCode4WithGoDialError) {
-  int port = ClosedLoopbackPort();
+  RefusingPort refusing;
+  int port = refusing.port();
   ASSERT_GT(port, 0);
   TcpProber prober("127.0.0.1", static_cast<uint16_t>(port));
   std::string addr = absl::StrCat("127.0.0.1:", port);
@@ -248,6 +249,19 @@ TEST(TcpProberTest, ExpiredTimeoutIsCode64) {
             (ProbeResult{kExitTcpTimeout,
                          absl::StrCat("failed to make TCP connection to 127.0.0.1:", server.port(),
                                       ": timed out after 0.00 seconds")}));
+}
+
+TEST(TcpProberTest, ZeroTimeoutHasNoDeadlineAndNegativeHasExpired) {
+  // net.DialTimeout: 0 means no deadline; Go's dialer treats a negative
+  // timeout as already expired.
+  ScriptedHttpServer server;
+  ASSERT_TRUE(server.ok());
+  TcpProber prober("127.0.0.1", static_cast<uint16_t>(server.port()));
+  EXPECT_EQ(prober.Probe(absl::ZeroDuration()), ProbeResult::Ok());
+  EXPECT_EQ(prober.Probe(absl::Seconds(-1)),
+            (ProbeResult{kExitTcpTimeout,
+                         absl::StrCat("failed to make TCP connection to 127.0.0.1:", server.port(),
+                                      ": timed out after -1.00 seconds")}));
 }
 
 TEST(TcpProberTest, UnansweredConnectTimesOut) {
@@ -324,7 +338,8 @@ TEST(HttpProberTest, StatusCountsWhenTheBodyNeverEnds) {
 }
 
 TEST(HttpProberTest, RefusedIsCode5) {
-  int port = ClosedLoopbackPort();
+  RefusingPort refusing;
+  int port = refusing.port();
   ASSERT_GT(port, 0);
   HttpProber prober("127.0.0.1", static_cast<uint16_t>(port), "/ping");
   EXPECT_EQ(prober.Probe(kGenerous),
@@ -357,6 +372,17 @@ TEST(HttpProberTest, NoAnswerIsCode65) {
                                       server.port(), ": timed out after 0.25 seconds")}));
   // The request was received: the timeout covers the response, not the dial.
   EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(HttpProberTest, NonPositiveTimeoutHasNoDeadline) {
+  // http.Client{Timeout: t <= 0} has no deadline.
+  ScriptedHttpServer server;
+  ASSERT_TRUE(server.ok());
+  server.RespondStatus(200);
+  HttpProber prober("127.0.0.1", static_cast<uint16_t>(server.port()), "/");
+  EXPECT_EQ(prober.Probe(absl::ZeroDuration()), ProbeResult::Ok());
+  EXPECT_EQ(prober.Probe(absl::Seconds(-1)), ProbeResult::Ok());
+  EXPECT_EQ(server.requests().size(), 2u);
 }
 
 TEST(HttpProberTest, UnansweredConnectIsCode65) {

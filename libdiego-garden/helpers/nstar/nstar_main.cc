@@ -485,8 +485,10 @@ int StreamIn(const std::string& pid, const std::string& user_spec, const std::st
   }
   // No ARCHIVE_EXTRACT_OWNER/PERM: files belong to the user, modes get the
   // umask and lose setuid/setgid (GNU tar's --no-same-owner
-  // --no-same-permissions, as Garden runs it).
-  Extract(in, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+  // --no-same-permissions, as Garden runs it). SECURE_SYMLINKS: never write
+  // through a symlink (e.g. one planted by an earlier entry of the archive).
+  Extract(in, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                  ARCHIVE_EXTRACT_SECURE_SYMLINKS);
   archive_read_free(in);
   return 0;
 }

@@ -93,6 +93,11 @@ struct DownloadedArtifact {
 struct CachedDownloaderOptions {
   std::string cache_dir;   // created if missing; required
   uint64_t max_cache_size_bytes = uint64_t{10} * 1000 * 1000 * 1000;
+  // Largest uncompressed tar an artifact may convert to. Conversion stops as
+  // soon as it would grow past this and Download fails kResourceExhausted
+  // "artifact too large: <n> bytes after decompression exceeds the limit of
+  // <m> bytes" (guards against archives that expand without bound).
+  uint64_t max_artifact_bytes = uint64_t{10} * 1000 * 1000 * 1000;
 };
 
 struct DownloaderStats {
@@ -120,8 +125,12 @@ absl::Status VerifyChecksumOfFile(absl::string_view path, absl::string_view algo
                                   absl::string_view expected_hex);
 
 // Converts the archive at `path` (tar, gzip'd tar, zip) into an uncompressed
-// tar. kInvalidArgument on anything else or a corrupt archive.
+// tar. kInvalidArgument on anything else or a corrupt archive. With
+// `max_tar_bytes`, stops as soon as the tar would grow past it and returns
+// kResourceExhausted "artifact too large: <n> bytes after decompression
+// exceeds the limit of <m> bytes" (no limit without it).
 absl::StatusOr<std::string> ArchiveToTar(absl::string_view path);
+absl::StatusOr<std::string> ArchiveToTar(absl::string_view path, uint64_t max_tar_bytes);
 
 // Go's bytefmt.ByteSize as Diego prints sizes: "0B", "512B", "1K", "1.5M", "2G".
 std::string ByteSize(uint64_t bytes);

@@ -87,7 +87,8 @@ StepPtr NewEmitProgressStep(StepPtr step, std::string start_message, std::string
 StepPtr NewThrottleStep(StepPtr step, Semaphore* pool);
 
 // Runs the child; Cancel() makes Run() return OK at once and leaves the
-// child running (it is not cancelled). Ready when the child is.
+// child running (it is not cancelled). Ready when the child is. Destroying
+// the step cancels the child and waits for it.
 StepPtr NewBackgroundStep(StepPtr step, const Logger& logger);
 
 // Every `interval` (the first attempt after one interval) builds and runs a
@@ -176,7 +177,10 @@ struct RunStepOptions {
 // not exit within <d> graceful shutdown interval, sending SIGKILL" is
 // written (unless output or the exit message is suppressed); "process did
 // not exit" is kDeadlineExceeded and displayable. After "process did not
-// exit" the step's destructor waits until Garden reports the exit.
+// exit" the step's destructor sends SIGKILL again and waits at most
+// `exit_timeout` (on `clock`) for the exit; then it stops waiting and leaves
+// a thread blocked in Process::Wait that ends when Garden reports the exit
+// (it holds only the process handle, so the backend must outlive it).
 StepPtr NewRunStep(garden::Container* container, const model::v1::RunAction& action,
                    RunStepOptions options);
 

@@ -16,7 +16,10 @@
 // and calls `done` exactly once with the same `ProbeResult` (code and
 // message) the blocking prober would give. Probe deadlines use
 // CLOCK_MONOTONIC (a timer wheel/heap serviced by epoll_wait's timeout), not
-// an injectable clock: they bound real sockets.
+// an injectable clock: they bound real sockets. Timeouts <= 0 mean what they
+// mean for the blocking probers (prober.h): no deadline (TCP 0, HTTP <= 0;
+// such a probe takes no heap entry, HTTP connects stay bounded by 30 s), or
+// an expired one (TCP < 0).
 //
 // `NewProber(target)` adapts the checker to the blocking `Prober` seam
 // (it submits and waits), so the clock-driven loops of health_check.h run on
@@ -26,7 +29,9 @@
 // a `done` callback. Callbacks run on the checker thread and must be quick
 // (they delay other probes). The destructor stops the thread; probes still in
 // flight complete with `CancelledResult()`-like results (exit kExitUnknown,
-// "cancelled") before it returns.
+// "cancelled") before it returns. Destroying the checker from one of its own
+// `done` callbacks is not allowed (the thread would join itself): it is a
+// DIEGO_CHECK failure.
 
 #ifndef DIEGO_HEALTHCHECK_CHECKER_H_
 #define DIEGO_HEALTHCHECK_CHECKER_H_

@@ -19,8 +19,9 @@
 //     Go's whole dial error, e.g. "dial tcp <ip:port>: connect: connection
 //     refused" (GoDialErrorText in probe_result.h). <t> is "%.2f" seconds.
 //   HttpProber: GET http://<ip>:<port><uri> with `User-Agent: diego-healthcheck`
-//     and `X-Forwarded-Proto: https`, connect + request bounded by `timeout`,
-//     body drained; passes only on status 200. Non-200 -> kExitHttpBadStatus
+//     and `X-Forwarded-Proto: https`, connect + request bounded by `timeout`
+//     (the connect also by Go's transport dial timeout, 30 s), body drained;
+//     passes only on status 200. Non-200 -> kExitHttpBadStatus
 //     "failed to make HTTP request to '<uri>' on port <p>: received status code <n> in <ms>ms";
 //     timeout -> kExitHttpTimeout "... timed out after <t> seconds"; other
 //     transport errors (refused, reset, closed before or malformed status
@@ -33,6 +34,12 @@
 //     that times out, breaks or exceeds 1 MiB does not change the verdict
 //     (Go ignores body read errors). Redirects are not followed (Go's client
 //     would follow them).
+//
+// Timeouts <= 0 follow Go: `net.DialTimeout(..., 0)` and
+// `http.Client{Timeout: 0}` have no deadline. So TCP with 0 and HTTP with
+// any timeout <= 0 wait as long as the peer takes (HTTP's connect still at
+// most 30 s); TCP with a negative timeout has expired before the dial (a
+// timeout, as Go's dialer treats negative timeouts).
 //
 // Thread-safety: a Prober may be called from one thread at a time.
 
@@ -52,8 +59,9 @@ class Prober {
  public:
   virtual ~Prober() = default;
 
-  // Performs one probe, bounded by `timeout` (> 0). Never blocks longer than
-  // `timeout` plus scheduling slack.
+  // Performs one probe, bounded by `timeout`. With a `timeout` > 0 never
+  // blocks longer than `timeout` plus scheduling slack; <= 0 as described in
+  // the file comment (may wait without a bound).
   virtual ProbeResult Probe(absl::Duration timeout) = 0;
 };
 
