@@ -559,16 +559,27 @@ class TimedStep final : public WrapperStep {
 
 // ---- Retrying steps --------------------------------------------------------
 
-// Diego's eventuallySucceedsStep. Like Diego's, it is ready at once.
-// Diego returns the attempt's own result after a cancel; here a cancel
-// always yields CancelledError (steps.h).
-class EventuallySucceedsStep final : public Step {
+// Diego's eventuallySucceedsStep and consistentlySucceedsStep, one loop: every
+// `interval` (the timer restarts after each attempt, as Diego's t.Reset) it
+// builds and runs a fresh child, and stops at the first success
+// (kUntilSuccess; with `timeout` > 0 it also gives up, returning the last
+// error, once more than `timeout` has passed) or the first error
+// (kUntilFailure). Ready at once, like Diego's. Diego returns the attempt's
+// own result after a cancel; here a cancel always yields CancelledError
+// (steps.h).
+class RepeatingStep final : public Step {
  public:
-  EventuallySucceedsStep(StepFactory factory, absl::Duration interval, absl::Duration timeout,
-                         Clock* clock)
-      : factory_(std::move(factory)), interval_(interval), timeout_(timeout), clock_(clock) {
-    DIEGO_CHECK(factory_ != nullptr) << "EventuallySucceedsStep needs a factory";
-    DIEGO_CHECK(clock_ != nullptr) << "EventuallySucceedsStep needs a clock";
+  enum class Until { kSuccess, kFailure };
+
+  RepeatingStep(Until until, StepFactory factory, absl::Duration interval,
+                absl::Duration timeout, Clock* clock)
+      : until_(until),
+        factory_(std::move(factory)),
+        interval_(interval),
+        timeout_(timeout),
+        clock_(clock) {
+    DIEGO_CHECK(factory_ != nullptr) << "a repeating step needs a factory";
+    DIEGO_CHECK(clock_ != nullptr) << "a repeating step needs a clock";
   }
 
   absl::Status Run() override {
@@ -576,55 +587,26 @@ class EventuallySucceedsStep final : public Step {
     NotifyReady();
     const absl::Time start = clock_->Now();
     while (true) {
-      // The timer restarts after each attempt, as Diego's t.Reset.
       if (!clock_->SleepUntil(clock_->Now() + interval_, tracker_.notification())) {
         return CancelledError();
       }
       absl::Status status = tracker_.Run(std::shared_ptr<Step>(factory_()));
       if (tracker_.cancelled()) return CancelledError();
-      if (status.ok()) return status;
-      if (timeout_ > absl::ZeroDuration() && clock_->Now() > start + timeout_) return status;
+      if (status.ok() == (until_ == Until::kSuccess)) return status;
+      if (until_ == Until::kSuccess && timeout_ > absl::ZeroDuration() &&
+          clock_->Now() > start + timeout_) {
+        return status;
+      }
     }
   }
 
   void Cancel() override { tracker_.Cancel(); }
 
  private:
+  const Until until_;
   const StepFactory factory_;
   const absl::Duration interval_;
   const absl::Duration timeout_;
-  Clock* const clock_;
-  ChildTracker tracker_;
-};
-
-// Diego's consistentlySucceedsStep: ready at once, like Diego's. A cancel
-// yields CancelledError (Diego: the attempt's own result).
-class ConsistentlySucceedsStep final : public Step {
- public:
-  ConsistentlySucceedsStep(StepFactory factory, absl::Duration interval, Clock* clock)
-      : factory_(std::move(factory)), interval_(interval), clock_(clock) {
-    DIEGO_CHECK(factory_ != nullptr) << "ConsistentlySucceedsStep needs a factory";
-    DIEGO_CHECK(clock_ != nullptr) << "ConsistentlySucceedsStep needs a clock";
-  }
-
-  absl::Status Run() override {
-    if (tracker_.cancelled()) return CancelledError();
-    NotifyReady();
-    while (true) {
-      if (!clock_->SleepUntil(clock_->Now() + interval_, tracker_.notification())) {
-        return CancelledError();
-      }
-      absl::Status status = tracker_.Run(std::shared_ptr<Step>(factory_()));
-      if (tracker_.cancelled()) return CancelledError();
-      if (!status.ok()) return status;
-    }
-  }
-
-  void Cancel() override { tracker_.Cancel(); }
-
- private:
-  const StepFactory factory_;
-  const absl::Duration interval_;
   Clock* const clock_;
   ChildTracker tracker_;
 };
@@ -665,11 +647,13 @@ StepPtr NewBackgroundStep(StepPtr step, const Logger& logger) {
 
 StepPtr NewEventuallySucceedsStep(StepFactory factory, absl::Duration interval,
                                   absl::Duration timeout, Clock* clock) {
-  return std::make_unique<EventuallySucceedsStep>(std::move(factory), interval, timeout, clock);
+  return std::make_unique<RepeatingStep>(RepeatingStep::Until::kSuccess, std::move(factory),
+                                         interval, timeout, clock);
 }
 
 StepPtr NewConsistentlySucceedsStep(StepFactory factory, absl::Duration interval, Clock* clock) {
-  return std::make_unique<ConsistentlySucceedsStep>(std::move(factory), interval, clock);
+  return std::make_unique<RepeatingStep>(RepeatingStep::Until::kFailure, std::move(factory),
+                                         interval, absl::ZeroDuration(), clock);
 }
 
 StepPtr NewOutputWrapperStep(StepPtr step, std::string prefix,
