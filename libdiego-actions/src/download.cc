@@ -42,6 +42,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "diego/base/status_macros.h"
+#include "diego/base/internal/http_url.h"
 #include "http_transfer.h"
 
 namespace diego::actions_internal {
@@ -54,95 +55,17 @@ int HexDigit(char c) {
   return -1;
 }
 
-absl::StatusOr<std::string> PercentDecode(absl::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) return absl::InvalidArgumentError("invalid URL escape in user info");
-    const int hi = HexDigit(s[i + 1]);
-    const int lo = HexDigit(s[i + 2]);
-    if (hi < 0 || lo < 0) return absl::InvalidArgumentError("invalid URL escape in user info");
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<TransferUrl> ParseTransferUrl(absl::string_view url) {
-  for (char c : url) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      return absl::InvalidArgumentError("invalid control character in URL");
-    }
-  }
-  TransferUrl out;
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == absl::string_view::npos) {
-    return absl::InvalidArgumentError("scheme must be http:// or https://");
-  }
-  const std::string scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
-  if (scheme == "https") {
-    out.tls = true;
-  } else if (scheme != "http") {
-    return absl::InvalidArgumentError("scheme must be http:// or https://");
-  }
-  absl::string_view rest = url.substr(scheme_end + 3);
-  const size_t authority_end = rest.find_first_of("/?#");
-  absl::string_view authority = rest.substr(0, authority_end);
-  absl::string_view tail =
-      authority_end == absl::string_view::npos ? absl::string_view() : rest.substr(authority_end);
-  const size_t at = authority.rfind('@');
-  if (at != absl::string_view::npos) {
-    absl::string_view userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-    out.has_user = true;
-    const size_t colon = userinfo.find(':');
-    DIEGO_ASSIGN_OR_RETURN(out.user, PercentDecode(userinfo.substr(0, colon)));
-    if (colon != absl::string_view::npos) {
-      DIEGO_ASSIGN_OR_RETURN(out.password, PercentDecode(userinfo.substr(colon + 1)));
-    }
-  }
-  absl::string_view port;
-  if (!authority.empty() && authority[0] == '[') {
-    const size_t close = authority.find(']');
-    if (close == absl::string_view::npos) {
-      return absl::InvalidArgumentError("missing ']' in host");
-    }
-    out.host = std::string(authority.substr(1, close - 1));
-    absl::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') return absl::InvalidArgumentError("invalid host");
-      port = after.substr(1);
-    }
-  } else {
-    const size_t colon = authority.rfind(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != absl::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) return absl::InvalidArgumentError("empty host");
-  out.port = out.tls ? 443 : 80;
-  if (!port.empty()) {
-    int value = 0;
-    if (!absl::SimpleAtoi(port, &value) || value < 1 || value > 65535 ||
-        port.find_first_not_of("0123456789") != absl::string_view::npos) {
-      return absl::InvalidArgumentError("invalid port");
-    }
-    out.port = value;
-  }
-  const size_t hash = tail.find('#');
-  if (hash != absl::string_view::npos) tail = tail.substr(0, hash);
-  if (tail.empty() || tail[0] == '?') {
-    out.target = absl::StrCat("/", tail);
-  } else {
-    out.target = std::string(tail);
-  }
-  return out;
+  DIEGO_ASSIGN_OR_RETURN(base_internal::HttpUrl parsed, base_internal::ParseHttpUrl(url));
+  return TransferUrl{.tls = parsed.tls,
+                     .host = std::move(parsed.host),
+                     .port = parsed.port,
+                     .target = parsed.Target(),
+                     .has_user = parsed.has_user,
+                     .user = std::move(parsed.user),
+                     .password = std::move(parsed.password)};
 }
 
 absl::StatusOr<TransferUrl> ResolveRedirect(const TransferUrl& base, absl::string_view location) {

@@ -38,7 +38,7 @@
 #include "diego/model/v1/ping.pb.h"
 #include "diego/model/v1/task_requests.pb.h"
 #include "diego/model/wire.h"
-#include "http_url.h"
+#include "diego/base/internal/http_url.h"
 
 namespace diego::bbs {
 namespace {
@@ -63,7 +63,7 @@ constexpr absl::Duration kStreamReadTimeout = absl::Hours(24 * 20);
 // -----------------------------------------------------------------------------
 
 // The BBS's base URL (http_url.h).
-using Endpoint = internal::HttpBaseUrl;
+using Endpoint = base_internal::HttpBaseUrl;
 
 void SetTimeouts(httplib::ClientImpl& client, absl::Duration connect, absl::Duration read,
                  absl::Duration write) {
@@ -514,7 +514,7 @@ BbsClient::~BbsClient() = default;
 
 absl::StatusOr<std::unique_ptr<BbsClient>> BbsClient::Create(absl::string_view url,
                                                              const BbsClientOptions& options) {
-  absl::StatusOr<Endpoint> endpoint = internal::ParseHttpBaseUrl(url);
+  absl::StatusOr<Endpoint> endpoint = base_internal::ParseHttpBaseUrl(url);
   if (!endpoint.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid BBS url '", url, "': ", endpoint.status().message()));

@@ -30,7 +30,7 @@
 #include "diego/auction/json.h"
 #include "diego/base/status_macros.h"
 #include "diego/bbs/outbound.h"
-#include "http_url.h"
+#include "diego/base/internal/http_url.h"
 
 namespace diego::bbs {
 namespace {
@@ -46,10 +46,10 @@ constexpr size_t kMaxIdleAuctioneerConnections = 8;
 constexpr size_t kMaxIdleRepConnections = 2;
 
 // An auctioneer's or rep's base URL (http_url.h).
-using Target = internal::HttpBaseUrl;
+using Target = base_internal::HttpBaseUrl;
 
 absl::StatusOr<Target> ParseTargetUrl(absl::string_view url) {
-  absl::StatusOr<Target> target = internal::ParseHttpBaseUrl(url);
+  absl::StatusOr<Target> target = base_internal::ParseHttpBaseUrl(url);
   if (!target.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid url '", url, "': ", target.status().message()));

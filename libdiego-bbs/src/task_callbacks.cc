@@ -26,7 +26,7 @@
 #include "absl/time/time.h"
 #include "diego/model/go_json.h"
 #include "diego/model/v1/task_requests.pb.h"
-#include "http_url.h"
+#include "diego/base/internal/http_url.h"
 
 namespace diego::bbs {
 namespace {
@@ -43,7 +43,7 @@ struct Attempt {
 
 // Error messages and logs carry only `url`'s origin: its path, query and user
 // info may carry secrets.
-Attempt Post(const internal::HttpUrl& url, const std::string& body,
+Attempt Post(const base_internal::HttpUrl& url, const std::string& body,
              const TaskCallbackPool::Options& options) {
   std::unique_ptr<httplib::ClientImpl> client;
   if (url.tls) {
@@ -168,8 +168,8 @@ void TaskCallbackPool::State::Handle(const model::v1::Task& task) {
     finish(false);
     return;
   }
-  absl::StatusOr<internal::HttpUrl> url =
-      internal::ParseHttpUrl(task.task_definition().completion_callback_url());
+  absl::StatusOr<base_internal::HttpUrl> url =
+      base_internal::ParseHttpUrl(task.task_definition().completion_callback_url());
   if (!url.ok()) {
     log.Error("building-request-failed", url.status());
     finish(false);
@@ -215,9 +215,12 @@ TaskCallbackPool::~TaskCallbackPool() {
   {
     absl::MutexLock lock(&state_->mu);
     state_->stopping = true;
-    state_->metrics.queued -= static_cast<int64_t>(state_->queue.size());
+    const int64_t dropped = static_cast<int64_t>(state_->queue.size());
+    state_->metrics.queued -= dropped;
     state_->queue.clear();
     state_->in_hand.clear();
+    // Logged once the queue is dropped: from here on no worker picks up more.
+    state_->logger.Info("stopping", {{"dropped", dropped}});
     state_->mu.Await(absl::Condition(
         +[](std::map<uint64_t, std::thread>* workers) { return workers->empty(); },
         &state_->workers));

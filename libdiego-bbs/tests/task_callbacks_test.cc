@@ -30,6 +30,7 @@
 #include "diego/model/errors.h"
 #include "diego/model/go_json.h"
 #include "diego/model/v1/task_requests.pb.h"
+#include "diego/testing/child_process.h"
 #include "diego/testing/fake_clock.h"
 #include "diego/testing/recording_event_sink.h"
 #include "diego/testing/status_matchers.h"
@@ -472,7 +473,11 @@ TEST_F(TaskCallbacksTest, QueuedAndRunningAreCountedAndTheDestructorDropsTheQueu
   EXPECT_EQ(m.queued, 2);
 
   // The destructor waits for the running callback and drops the others.
+  // Release the running one only once the queue is dropped ("stopping" is
+  // logged then), or the worker could take "b" first.
   std::thread destroy([&] { pool.reset(); });
+  ASSERT_TRUE(::diego::fakes::PollUntil(
+      [&] { return log_.Contains("bbs.task-completion-workpool.stopping"); }, absl::Seconds(10)));
   receiver.Release();
   destroy.join();
   EXPECT_THAT(receiver.received(), SizeIs(1));

@@ -1,9 +1,10 @@
 // Copyright 2026 The libdiego Authors.
 //
-// Private: the one parser of the http:// and https:// URLs libdiego-bbs
-// dials: its own API's (BbsClient), the auctioneer's and the reps' (the HTTP
-// outbound clients), and task completion callbacks (TaskCallbackPool). URLs
-// are split as Go's net/url does for these:
+// Shared internal (not API): the one parser of the http:// and https:// URLs
+// libdiego dials: libdiego-bbs' own API (BbsClient), the auctioneer's and the
+// reps' (the HTTP outbound clients), task completion callbacks
+// (TaskCallbackPool), and libdiego-actions' downloads and uploads. URLs are
+// split as Go's net/url does for these:
 //
 //   scheme://[user[:password]@]host[:port][/path][?query][#fragment]
 //
@@ -14,8 +15,8 @@
 // Error messages never quote the URL (its user info or query may be secret);
 // callers that may quote it add it themselves.
 
-#ifndef DIEGO_BBS_HTTP_URL_H_
-#define DIEGO_BBS_HTTP_URL_H_
+#ifndef DIEGO_BASE_INTERNAL_HTTP_URL_H_
+#define DIEGO_BASE_INTERNAL_HTTP_URL_H_
 
 #include <optional>
 #include <string>
@@ -23,7 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace diego::bbs::internal {
+namespace diego::base_internal {
 
 struct HttpUrl {
   bool tls = false;                     // https
@@ -66,6 +67,6 @@ struct HttpBaseUrl {
 // query or fragment ("query and fragment are not supported").
 absl::StatusOr<HttpBaseUrl> ParseHttpBaseUrl(absl::string_view url);
 
-}  // namespace diego::bbs::internal
+}  // namespace diego::base_internal
 
-#endif  // DIEGO_BBS_HTTP_URL_H_
+#endif  // DIEGO_BASE_INTERNAL_HTTP_URL_H_

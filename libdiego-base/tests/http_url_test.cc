@@ -3,7 +3,7 @@
 // The private URL parser shared by BbsClient, the HTTP outbound clients and
 // the task completion callbacks.
 
-#include "http_url.h"
+#include "diego/base/internal/http_url.h"
 
 #include <string>
 
@@ -12,7 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace diego::bbs::internal {
+namespace diego::base_internal {
 namespace {
 
 using ::diego::fakes::StatusIs;
@@ -122,4 +122,4 @@ TEST(ParseHttpBaseUrlTest, RefusesUserInfoQueryAndFragment) {
 }
 
 }  // namespace
-}  // namespace diego::bbs::internal
+}  // namespace diego::base_internal

@@ -1,6 +1,6 @@
 // Copyright 2026 The libdiego Authors.
 
-#include "http_url.h"
+#include "diego/base/internal/http_url.h"
 
 #include <algorithm>
 #include <string>
@@ -16,7 +16,7 @@
 #include "absl/strings/strip.h"
 #include "diego/base/status_macros.h"
 
-namespace diego::bbs::internal {
+namespace diego::base_internal {
 namespace {
 
 int HexDigit(char c) {
@@ -152,4 +152,4 @@ absl::StatusOr<HttpBaseUrl> ParseHttpBaseUrl(absl::string_view text) {
   return base;
 }
 
-}  // namespace diego::bbs::internal
+}  // namespace diego::base_internal
