@@ -91,33 +91,25 @@ class LinuxE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!fakes::RunningAsRoot()) return;
-    base_ = new std::string(absl::StrCat(::testing::TempDir(), "dgae", ::getpid()));
-    fs::remove_all(*base_);
-    fs::create_directories(*base_);
-    rootfs_ = new std::string(*base_ + "/busybox");
-    absl::Status s = fakes::BuildBusyboxRootfs(*rootfs_);
-    ASSERT_TRUE(s.ok()) << s;
+    absl::StatusOr<std::unique_ptr<fakes::BusyboxSuiteTree>> tree =
+        fakes::BusyboxSuiteTree::Create("dgae");
+    ASSERT_TRUE(tree.ok()) << tree.status();
+    tree_ = tree->release();
   }
   static void TearDownTestSuite() {
-    if (base_ == nullptr) return;
-    if (!absl::StrContains(fakes::ReadFileOrEmpty("/proc/self/mountinfo"), *base_)) {
-      std::error_code ec;
-      fs::remove_all(*base_, ec);
-    }
-    delete base_;
-    delete rootfs_;
-    base_ = rootfs_ = nullptr;
+    delete tree_;
+    tree_ = nullptr;
   }
 
   void SetUp() override {
     DIEGO_REQUIRE_ROOT();
-    ASSERT_NE(base_, nullptr);
-    dir_ = absl::StrCat(*base_, "/t", counter_++);
+    ASSERT_NE(tree_, nullptr);
+    dir_ = absl::StrCat(tree_->base(), "/t", counter_++);
     fs::create_directories(dir_);
     options_.name = UniqueName();
     options_.depot_dir = dir_ + "/depot";
-    options_.image_dir = *base_ + "/images";
-    options_.default_rootfs = *rootfs_;
+    options_.image_dir = tree_->base() + "/images";
+    options_.default_rootfs = tree_->rootfs();
     options_.helper_dir = DIEGO_GARDEN_HELPER_DIR;
     options_.network_pool = kPool;
     options_.port_pool_start = 43000 + static_cast<uint32_t>(::getpid() % 100) * 20;
@@ -150,7 +142,7 @@ class LinuxE2eTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (base_ == nullptr || !fakes::RunningAsRoot()) return;
+    if (tree_ == nullptr || !fakes::RunningAsRoot()) return;
     if (server_thread_.joinable()) {
       server_.stop();
       server_thread_.join();
@@ -231,8 +223,7 @@ class LinuxE2eTest : public ::testing::Test {
     return out;
   }
 
-  static std::string* base_;
-  static std::string* rootfs_;
+  static fakes::BusyboxSuiteTree* tree_;
   static int counter_;
 
   fakes::TestLogger garden_log_{"garden", Clock::Real()};
@@ -257,8 +248,7 @@ class LinuxE2eTest : public ::testing::Test {
   Semaphore healthcheck_pool_{64};
 };
 
-std::string* LinuxE2eTest::base_ = nullptr;
-std::string* LinuxE2eTest::rootfs_ = nullptr;
+fakes::BusyboxSuiteTree* LinuxE2eTest::tree_ = nullptr;
 int LinuxE2eTest::counter_ = 0;
 
 TEST_F(LinuxE2eTest, TaskTreeRunsInARealContainer) {

@@ -100,37 +100,26 @@ class LinuxBackendTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!fakes::RunningAsRoot()) return;
-    base_ = new std::string(absl::StrCat(::testing::TempDir(), "dglb", ::getpid()));
-    fs::remove_all(*base_);
-    fs::create_directories(*base_);
-    rootfs_ = new std::string(*base_ + "/busybox");
-    absl::Status s = fakes::BuildBusyboxRootfs(*rootfs_);
-    ASSERT_TRUE(s.ok()) << s;
+    absl::StatusOr<std::unique_ptr<fakes::BusyboxSuiteTree>> tree =
+        fakes::BusyboxSuiteTree::Create("dglb");
+    ASSERT_TRUE(tree.ok()) << tree.status();
+    tree_ = tree->release();
   }
   static void TearDownTestSuite() {
-    if (base_ == nullptr) return;
-    // Nothing may be mounted under base_ by now (each test's TearDown
-    // destroyed its containers); remove_all does not cross into mounts
-    // anyway only if there are none, so check first.
-    if (!absl::StrContains(ReadFileOrEmpty("/proc/self/mountinfo"), *base_)) {
-      std::error_code ec;
-      fs::remove_all(*base_, ec);
-    }
-    delete base_;
-    delete rootfs_;
-    base_ = rootfs_ = nullptr;
+    delete tree_;
+    tree_ = nullptr;
   }
 
   void SetUp() override {
     DIEGO_REQUIRE_ROOT();
-    ASSERT_NE(base_, nullptr);
-    dir_ = absl::StrCat(*base_, "/t", counter_++);
+    ASSERT_NE(tree_, nullptr);
+    dir_ = absl::StrCat(tree_->base(), "/t", counter_++);
     fs::create_directories(dir_);
     options_.name = UniqueName();
     options_.depot_dir = dir_ + "/depot";
     // Shared by all tests: the uid-shifted copy of the image is made once.
-    options_.image_dir = *base_ + "/images";
-    options_.default_rootfs = *rootfs_;
+    options_.image_dir = tree_->base() + "/images";
+    options_.default_rootfs = tree_->rootfs();
     options_.helper_dir = DIEGO_GARDEN_HELPER_DIR;
     options_.network_pool = kPool;
     options_.port_pool_start = 42000 + static_cast<uint32_t>(::getpid() % 100) * 50;
@@ -139,7 +128,7 @@ class LinuxBackendTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (base_ == nullptr || !fakes::RunningAsRoot()) return;
+    if (tree_ == nullptr || !fakes::RunningAsRoot()) return;
     backend_.reset();
     // A fresh backend with destroy_containers_on_startup removes whatever a
     // failed test left; then the host-wide pieces go.
@@ -228,8 +217,7 @@ class LinuxBackendTest : public ::testing::Test {
     }
   }
 
-  static std::string* base_;
-  static std::string* rootfs_;
+  static fakes::BusyboxSuiteTree* tree_;
   static int counter_;
 
   fakes::TestLogger log_{"garden-test", Clock::Real()};
@@ -239,8 +227,7 @@ class LinuxBackendTest : public ::testing::Test {
   std::unique_ptr<LinuxBackend> backend_;
 };
 
-std::string* LinuxBackendTest::base_ = nullptr;
-std::string* LinuxBackendTest::rootfs_ = nullptr;
+fakes::BusyboxSuiteTree* LinuxBackendTest::tree_ = nullptr;
 int LinuxBackendTest::counter_ = 0;
 
 class LinuxBackendPrivilegeTest : public LinuxBackendTest,
@@ -372,7 +359,7 @@ TEST_F(LinuxBackendTest, ContainerCannotSeeHostProcesses) {
 
 TEST_F(LinuxBackendTest, WritesDoNotReachTheSharedRootfs) {
   LinuxBackend& backend = StartBackend();
-  const std::string snapshot = HostSh(absl::StrCat("ls -lR ", *rootfs_, " | md5sum")).second;
+  const std::string snapshot = HostSh(absl::StrCat("ls -lR ", tree_->rootfs(), " | md5sum")).second;
   const std::string images_before = HostSh(absl::StrCat("ls -lR ", options_.image_dir)).second;
   for (bool privileged : {true, false}) {
     const std::string handle = privileged ? "writer-p" : "writer-u";
@@ -394,9 +381,9 @@ TEST_F(LinuxBackendTest, WritesDoNotReachTheSharedRootfs) {
     ASSERT_THAT(backend.Destroy(handle), IsOk());
     ASSERT_THAT(backend.Destroy(handle + "-2"), IsOk());
   }
-  EXPECT_FALSE(fs::exists(*rootfs_ + "/bin/newfile"));
-  EXPECT_TRUE(fs::is_symlink(*rootfs_ + "/bin/ls"));
-  EXPECT_EQ(HostSh(absl::StrCat("ls -lR ", *rootfs_, " | md5sum")).second, snapshot);
+  EXPECT_FALSE(fs::exists(tree_->rootfs() + "/bin/newfile"));
+  EXPECT_TRUE(fs::is_symlink(tree_->rootfs() + "/bin/ls"));
+  EXPECT_EQ(HostSh(absl::StrCat("ls -lR ", tree_->rootfs(), " | md5sum")).second, snapshot);
   // The shifted copy (made before the writes, reused) is unchanged as well.
   const std::string images_after = HostSh(absl::StrCat("ls -lR ", options_.image_dir)).second;
   EXPECT_THAT(images_after, Not(HasSubstr("newfile")));
@@ -723,7 +710,7 @@ TEST_F(LinuxBackendTest, RejectsBadRequestsWithGardensErrors) {
   EXPECT_THAT(backend.GraceTime("nope"), StatusIs(absl::StatusCode::kNotFound));
 
   ProcessSpec sidecar = Sh("true");
-  sidecar.image.uri = *rootfs_;
+  sidecar.image.uri = tree_->rootfs();
   EXPECT_THAT(c->Run(sidecar, ProcessIO{}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sidecar")));
   ProcessSpec missing_exe;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -152,6 +153,28 @@ std::string FreshTestDir(const std::string& suffix) {
   fs::remove_all(p, ec);
   fs::create_directories(p, ec);
   return p.string();
+}
+
+BusyboxSuiteTree::BusyboxSuiteTree(std::string base)
+    : base_(std::move(base)), rootfs_(base_ + "/busybox") {}
+
+absl::StatusOr<std::unique_ptr<BusyboxSuiteTree>> BusyboxSuiteTree::Create(
+    absl::string_view prefix) {
+  std::unique_ptr<BusyboxSuiteTree> tree(
+      new BusyboxSuiteTree(absl::StrCat(::testing::TempDir(), prefix, ::getpid())));
+  std::error_code ec;
+  fs::remove_all(tree->base_, ec);
+  fs::create_directories(tree->base_, ec);
+  if (ec) return absl::InternalError(absl::StrCat("mkdir ", tree->base_, ": ", ec.message()));
+  absl::Status built = BuildBusyboxRootfs(tree->rootfs_);
+  if (!built.ok()) return built;
+  return tree;
+}
+
+BusyboxSuiteTree::~BusyboxSuiteTree() {
+  if (absl::StrContains(ReadFileOrEmpty("/proc/self/mountinfo"), base_)) return;
+  std::error_code ec;
+  fs::remove_all(base_, ec);
 }
 
 void OutputBuffer::Append(absl::string_view s) {

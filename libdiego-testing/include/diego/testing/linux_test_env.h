@@ -25,6 +25,7 @@
 #ifndef DIEGO_TESTING_LINUX_TEST_ENV_H_
 #define DIEGO_TESTING_LINUX_TEST_ENV_H_
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -70,6 +71,27 @@ absl::Status TarDirectory(const std::string& dir, const std::string& tar_path, b
 // A fresh directory under ::testing::TempDir() named after the running test
 // plus `suffix`; removed (recursively, unmounting nothing) by the caller.
 std::string FreshTestDir(const std::string& suffix);
+
+// A suite's scratch tree, `<TempDir><prefix><pid>` (emptied first), with a
+// busybox rootfs built once at `rootfs()` = base + "/busybox". Made in
+// SetUpTestSuite and deleted in TearDownTestSuite; the destructor removes the
+// tree unless something is still mounted under it (a leftover mount means a
+// test failed to clean up, and remove_all must not reach into it).
+class BusyboxSuiteTree {
+ public:
+  static absl::StatusOr<std::unique_ptr<BusyboxSuiteTree>> Create(absl::string_view prefix);
+  BusyboxSuiteTree(const BusyboxSuiteTree&) = delete;
+  BusyboxSuiteTree& operator=(const BusyboxSuiteTree&) = delete;
+  ~BusyboxSuiteTree();
+
+  const std::string& base() const { return base_; }
+  const std::string& rootfs() const { return rootfs_; }
+
+ private:
+  explicit BusyboxSuiteTree(std::string base);
+  std::string base_;
+  std::string rootfs_;
+};
 
 // --- Driving containers and the host ------------------------------------------
 
